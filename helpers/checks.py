@@ -1,0 +1,248 @@
+"""Checks for the exercises: they pass quietly, or name the first thing that is wrong and how to fix it.
+
+A check cell in a notebook looks like this::
+
+    checks.check_model("bottleneck", student_model, reference_model)
+
+and prints ``✔ bottleneck: all checks passed.`` or stops with, for example::
+
+    ✘ bottleneck: layer 2 (conv2d_1): expected padding='same', got padding='valid'
+      Hint: 'same' padding keeps height and width; 'valid' shrinks them by kernel size - 1.
+
+The building blocks below are what the notebooks' own check functions are made of.
+"""
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+HELPERS_DIR = str(Path(__file__).resolve().parent)
+
+# Layer settings compared by ``compare_models``; everything else (names, initializers) may differ.
+KEY_CONFIG = {
+    "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation", "use_bias"),
+    "DepthwiseConv2D": ("kernel_size", "strides", "padding", "activation", "depth_multiplier"),
+    "Dense": ("units", "activation", "use_bias"),
+    "MaxPooling2D": ("pool_size", "strides", "padding"),
+    "AveragePooling2D": ("pool_size", "strides", "padding"),
+    "BatchNormalization": ("axis",),
+    "Activation": ("activation",),
+    "ZeroPadding2D": ("padding",),
+    "Dropout": ("rate",),
+    "Concatenate": ("axis",),
+}
+
+HINTS = {
+    "kind": "compare your layers, in order, with the architecture described above the exercise.",
+    "output_shape": "check the strides and padding of this layer and of the layers before it.",
+    "params": "check the number of filters (or units) and the kernel size.",
+    "padding": "'same' padding keeps height and width; 'valid' shrinks them by kernel size - 1.",
+    "strides": "the stride belongs on the layer the description gives it to; check where you put it.",
+    "filters": "check which entry of `filters` this convolution should use.",
+    "kernel_size": "check the kernel size: f x f, or 1 x 1 for a pointwise convolution.",
+    "activation": "check the activation: a ReLU where the description has one, none elsewhere.",
+    "axis": "normalise (or concatenate) over the channel axis, the last one: axis=3 or axis=-1.",
+    "units": "check the number of units of this Dense layer.",
+    "pool_size": "check the pool size of this pooling layer.",
+    "count": "compare the number of layers with the architecture described above the exercise.",
+}
+
+
+class CheckFailed(AssertionError):
+    """A check found a mistake. Jupyter shows just the message and the hint, without a traceback."""
+
+    def __init__(self, what: str, problem: str, hint: str = ""):
+        self.what, self.problem, self.hint = what, problem, hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.problem}" + (f"\n  Hint: {self.hint}" if self.hint else "")
+
+    def _render_traceback_(self) -> list[str]:  # IPython calls this instead of printing a traceback
+        return [f"\x1b[31m✘ {self}\x1b[0m"]
+
+
+def passed(what: str) -> None:
+    """Print the uniform success line."""
+    print(f"✔ {what}: all checks passed.")
+
+
+def call_student(what: str, fn, *args, **kwargs):
+    """Call a student's function; turn whatever it raises into a CheckFailed that says what happened."""
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(
+            what,
+            "still raises NotImplementedError.",
+            "replace `raise NotImplementedError()` under `# YOUR CODE HERE` with your code, "
+            "run that cell, then run this check again.",
+        ) from None
+    except CheckFailed:
+        raise
+    except Exception as err:  # noqa: BLE001 -- any error of the student's is reported, not hidden
+        raise CheckFailed(
+            what,
+            f"raised {type(err).__name__}: {_first_line(err)}{_where(err)}",
+            "run your function on its own in a new cell to see the full traceback.",
+        ) from err
+
+
+def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
+    """Call ``fn(keras.Input(input_shape), *args, **kwargs)`` and wrap its output in a model."""
+    inputs = keras.Input(input_shape)
+    outputs = call_student(what, fn, inputs, *args, **kwargs)
+    if outputs is None:
+        raise CheckFailed(what, "returned None.", "end your function with `return` and the output tensor.")
+    if not isinstance(outputs, keras.KerasTensor):
+        raise CheckFailed(
+            what,
+            f"returned a {type(outputs).__name__}, expected the output tensor of your last layer.",
+            "call each layer on a tensor, e.g. `X = layers.ReLU()(X)`, and return X.",
+        )
+    return keras.Model(inputs, outputs)
+
+
+def check_array(what: str, got, shape: tuple, dtype_kind: str = "f") -> np.ndarray:
+    """Check the type and shape of a returned array or tensor; return it as a NumPy array."""
+    if got is None:
+        raise CheckFailed(what, "returned None.", "end your function with `return` and the result.")
+    if not hasattr(got, "shape") or not hasattr(got, "dtype"):
+        raise CheckFailed(
+            what, f"returned a {type(got).__name__}, expected an array or tensor.", "return the result of keras.ops."
+        )
+    array = keras.ops.convert_to_numpy(got)
+    if tuple(array.shape) != tuple(shape):
+        raise CheckFailed(
+            what,
+            f"returned shape {tuple(array.shape)}, expected {tuple(shape)}.",
+            "check which axis you contract over and that you keep the batch and spatial axes.",
+        )
+    if array.dtype.kind not in dtype_kind:
+        raise CheckFailed(what, f"returned dtype {array.dtype}.", "keep the computation in floating point.")
+    return array
+
+
+def check_close(what: str, got, expected, *, mistakes=None, atol: float = 1e-4, rtol: float = 1e-4) -> None:
+    """Compare values; when they differ, say which typical mistake they match, if any.
+
+    Args:
+        mistakes: ``{hint: values that mistake would give}``; the first match becomes the hint.
+    """
+    got, expected = np.asarray(got), np.asarray(expected)
+    if got.shape == expected.shape and np.allclose(got, expected, atol=atol, rtol=rtol):
+        return
+    for hint, wrong in (mistakes or {}).items():
+        wrong = np.asarray(wrong)
+        if got.shape == wrong.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
+            raise CheckFailed(what, "returned wrong values.", hint)
+    if got.shape != expected.shape:
+        raise CheckFailed(what, f"returned shape {got.shape}, expected {expected.shape}.")
+    diff = np.abs(got - expected)
+    index = np.unravel_index(np.argmax(diff), diff.shape)
+    raise CheckFailed(
+        what,
+        f"returned wrong values: at index {tuple(int(i) for i in index)} got {got[index]:.6g}, "
+        f"expected {expected[index]:.6g}.",
+        "test your function on a tiny input you can work out by hand.",
+    )
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """What ``compare_models`` compares for one layer."""
+
+    name: str
+    kind: str
+    output_shape: tuple
+    params: int
+    config: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        settings = " ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{self.kind} {'x'.join(map(str, self.output_shape))} {settings}".strip()
+
+
+def layer_table(model: keras.Model) -> list[LayerRow]:
+    """One row per layer (input layers left out): kind, output shape, parameters and key settings.
+
+    ``layers.ReLU()`` and ``layers.Activation("relu")`` both read as ``ReLU``, so either style passes.
+    Shapes come from ``layer.output.shape``: Keras 3 layers have no ``output_shape`` attribute.
+    """
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        kind = type(layer).__name__
+        config = layer.get_config()
+        keys = KEY_CONFIG.get(kind, ())
+        settings = {k: _normalise(config[k]) for k in keys if k in config}
+        if kind == "Activation" and settings.get("activation") == "relu" or kind == "ReLU" and _plain_relu(config):
+            kind, settings = "ReLU", {}
+        output = layer.output[0] if isinstance(layer.output, (list, tuple)) else layer.output
+        rows.append(LayerRow(layer.name, kind, tuple(output.shape[1:]), layer.count_params(), settings))
+    return rows
+
+
+def compare_models(what: str, student: keras.Model, reference: keras.Model) -> None:
+    """Compare two models layer by layer; raise CheckFailed at the first difference."""
+    got, expected = layer_table(student), layer_table(reference)
+    for i, (g, e) in enumerate(zip(got, expected), start=1):
+        where = f"layer {i} ({g.name})"
+        if g.kind != e.kind:
+            raise CheckFailed(what, f"{where}: expected {e.kind}, got {g.kind}.", _order_hint(got, expected, i - 1))
+        for key, value in e.config.items():
+            if g.config.get(key) != value:
+                raise CheckFailed(
+                    what, f"{where}: expected {key}={value!r}, got {key}={g.config.get(key)!r}.", HINTS.get(key, "")
+                )
+        if g.output_shape != e.output_shape:
+            raise CheckFailed(
+                what, f"{where}: expected output shape {e.output_shape}, got {g.output_shape}.", HINTS["output_shape"]
+            )
+        if g.params != e.params:
+            raise CheckFailed(what, f"{where}: expected {e.params:,} parameters, got {g.params:,}.", HINTS["params"])
+    if len(got) != len(expected):
+        more = "more" if len(got) > len(expected) else "fewer"
+        raise CheckFailed(what, f"has {len(got)} layers, {more} than the {len(expected)} expected.", HINTS["count"])
+
+
+def _order_hint(got: list[LayerRow], expected: list[LayerRow], i: int) -> str:
+    """Say whether a layer is missing or extra at position i, when the tables show it."""
+    if i + 1 < len(expected) and got[i].kind == expected[i + 1].kind:
+        return f"a {expected[i].kind} layer is missing before this one."
+    if i + 1 < len(got) and got[i + 1].kind == expected[i].kind:
+        return f"this {got[i].kind} layer should not be here."
+    return HINTS["kind"]
+
+
+def _normalise(value):
+    if isinstance(value, list):
+        return tuple(_normalise(v) for v in value)
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):  # e.g. a serialised activation
+        return value.get("config", {}).get("name", value.get("class_name"))
+    return value
+
+
+def _plain_relu(config: dict) -> bool:
+    return not config.get("max_value") and not config.get("negative_slope") and not config.get("threshold")
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else "(no message)"
+
+
+def _where(err: Exception) -> str:
+    """' (in f, line: ...)' for the deepest frame of the student's own code, if there is one."""
+    frames = [
+        f
+        for f in traceback.extract_tb(err.__traceback__)
+        if "site-packages" not in f.filename and not f.filename.startswith(HELPERS_DIR)
+    ]
+    return f" (in {frames[-1].name}: `{frames[-1].line}`)" if frames and frames[-1].line else ""
