@@ -1,0 +1,5 @@
+"""Unit-test settings: draw figures off screen."""
+
+import matplotlib
+
+matplotlib.use("Agg")
