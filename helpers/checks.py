@@ -169,27 +169,70 @@ class LayerRow:
 def layer_table(model: keras.Model) -> list[LayerRow]:
     """One row per layer (input layers left out): kind, output shape, parameters and key settings.
 
-    ``layers.ReLU()`` and ``layers.Activation("relu")`` both read as ``ReLU``, so either style passes.
-    Shapes come from ``layer.output.shape``: Keras 3 layers have no ``output_shape`` attribute.
+    Equivalent styles give the same table, so either passes a check:
+    ``layers.ReLU()`` and ``layers.Activation("relu")`` both read as ``ReLU``, and an activation
+    layer right after a ``Conv2D`` or ``Dense`` without one is folded into it, as if written
+    ``Conv2D(..., activation="relu")``. Shapes come from ``layer.output.shape``: Keras 3 layers have
+    no ``output_shape`` attribute.
     """
-    rows = []
+    rows: dict[str, LayerRow] = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        kind = type(layer).__name__
-        config = layer.get_config()
-        keys = KEY_CONFIG.get(kind, ())
-        settings = {k: _normalise(config[k]) for k in keys if k in config}
-        if kind == "Activation" and settings.get("activation") == "relu" or kind == "ReLU" and _plain_relu(config):
-            kind, settings = "ReLU", {}
-        output = layer.output[0] if isinstance(layer.output, (list, tuple)) else layer.output
-        rows.append(LayerRow(layer.name, kind, tuple(output.shape[1:]), layer.count_params(), settings))
-    return rows
+        row = _row(layer)
+        source = _folds_into(layer, row)
+        if source is not None:
+            folded = rows[source.name]
+            activation = "relu" if row.kind == "ReLU" else row.config["activation"]
+            config = {**folded.config, "activation": activation}
+            rows[source.name] = LayerRow(folded.name, folded.kind, row.output_shape, folded.params, config)
+            continue
+        rows[layer.name] = row
+    return list(rows.values())
 
 
-def compare_models(what: str, student: keras.Model, reference: keras.Model) -> None:
-    """Compare two models layer by layer; raise CheckFailed at the first difference."""
-    got, expected = layer_table(student), layer_table(reference)
+def expected_row(kind: str, output_shape: tuple, params: int, **config) -> LayerRow:
+    """A row of an expected layer table, for checks that have no reference model to compare with.
+
+    Give the settings listed in ``KEY_CONFIG`` for that kind, e.g.
+    ``expected_row("Conv2D", (28, 28, 16), 3088, filters=16, kernel_size=(1, 1), strides=(1, 1),
+    padding="valid", activation="relu", use_bias=True)``.
+    """
+    return LayerRow("expected", kind, tuple(output_shape), params, {k: _normalise(v) for k, v in config.items()})
+
+
+def _row(layer) -> LayerRow:
+    kind = type(layer).__name__
+    config = layer.get_config()
+    settings = {k: _normalise(config[k]) for k in KEY_CONFIG.get(kind, ()) if k in config}
+    if kind == "Activation":
+        kind, settings = ("ReLU", {}) if settings.get("activation") == "relu" else (kind, settings)
+    elif kind == "ReLU" and not _plain_relu(config):
+        kind, settings = "LeakyOrCappedReLU", {k: config.get(k) for k in ("max_value", "negative_slope", "threshold")}
+    output = layer.output[0] if isinstance(layer.output, (list, tuple)) else layer.output
+    return LayerRow(layer.name, kind, tuple(output.shape[1:]), layer.count_params(), settings)
+
+
+def _folds_into(layer, row: LayerRow):
+    """The Conv2D or Dense layer that this plain activation layer completes, or None."""
+    if row.kind != "ReLU" and not (row.kind == "Activation" and row.config.get("activation") != "linear"):
+        return None
+    history = getattr(layer.input, "_keras_history", None)
+    source = history.operation if history else None
+    if (
+        isinstance(source, (keras.layers.Conv2D, keras.layers.Dense))
+        and source.get_config().get("activation") == "linear"
+        and len(source._outbound_nodes) == 1
+    ):
+        return source
+    return None
+
+
+def compare_models(what: str, student: keras.Model, reference) -> None:
+    """Compare a model layer by layer with a reference model or an expected table (rows from
+    ``expected_row``); raise CheckFailed at the first difference."""
+    got = layer_table(student)
+    expected = layer_table(reference) if isinstance(reference, keras.Model) else list(reference)
     for i, (g, e) in enumerate(zip(got, expected), start=1):
         where = f"layer {i} ({g.name})"
         if g.kind != e.kind:
