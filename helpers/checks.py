@@ -198,7 +198,16 @@ def expected_row(kind: str, output_shape: tuple, params: int, **config) -> Layer
     ``expected_row("Conv2D", (28, 28, 16), 3088, filters=16, kernel_size=(1, 1), strides=(1, 1),
     padding="valid", activation="relu", use_bias=True)``.
     """
-    return LayerRow("expected", kind, tuple(output_shape), params, {k: _normalise(v) for k, v in config.items()})
+    settings = {k: _normalise(v) for k, v in config.items()}
+    return LayerRow("expected", kind, tuple(output_shape), params, _positive_axis(settings, len(output_shape) + 1))
+
+
+def _positive_axis(settings: dict, rank: int) -> dict:
+    """Count a negative ``axis`` from the front, so that axis=-1 and axis=3 compare equal on 4-D tensors."""
+    axis = settings.get("axis")
+    if isinstance(axis, int) and axis < 0:
+        return {**settings, "axis": axis + rank}
+    return settings
 
 
 def _row(layer) -> LayerRow:
@@ -210,6 +219,7 @@ def _row(layer) -> LayerRow:
     elif kind == "ReLU" and not _plain_relu(config):
         kind, settings = "LeakyOrCappedReLU", {k: config.get(k) for k in ("max_value", "negative_slope", "threshold")}
     output = layer.output[0] if isinstance(layer.output, (list, tuple)) else layer.output
+    settings = _positive_axis(settings, len(output.shape))
     return LayerRow(layer.name, kind, tuple(output.shape[1:]), layer.count_params(), settings)
 
 

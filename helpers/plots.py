@@ -22,9 +22,12 @@ def plot_history(history, metrics=("loss", "accuracy"), title: str | None = None
             dicts keyed by a run name (to compare runs, e.g. plain vs residual).
     """
     runs = _runs(history)
-    metrics = [m for m in metrics if any(m in h for h in runs.values())]
-    if not metrics:
-        raise ValueError(f"none of the metrics {metrics} were recorded; recorded: {sorted(next(iter(runs.values())))}")
+    recorded = [m for m in metrics if any(m in h for h in runs.values())]
+    if not recorded:
+        raise ValueError(
+            f"none of the metrics {list(metrics)} were recorded; recorded: {sorted(next(iter(runs.values())))}"
+        )
+    metrics = recorded
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         for i, (run, h) in enumerate(runs.items()):
