@@ -1,0 +1,89 @@
+"""Checks for the exercises of ``04_one_by_one_convolutions.ipynb``."""
+
+import keras
+import numpy as np
+
+from helpers import costs
+from helpers.checks import CheckFailed, build_model, call_student, check_array, check_close, compare_models, passed
+from helpers.checks import expected_row as row
+
+
+def check_pointwise_conv(pointwise_conv) -> None:
+    """``pointwise_conv(x, kernel, bias)`` must equal a Keras 1x1 ``Conv2D`` with the same weights."""
+    what = "pointwise_conv"
+    rng = np.random.default_rng(1)
+    # A square kernel exposes a transposed kernel; a non-square one exposes the wrong axis.
+    for c_in, c_out in ((3, 3), (5, 2)):
+        x = rng.normal(size=(2, 4, 4, c_in)).astype("float32")
+        kernel = rng.normal(size=(c_in, c_out)).astype("float32")
+        bias = rng.normal(size=(c_out,)).astype("float32")
+        got = check_array(what, call_student(what, pointwise_conv, x, kernel, bias), (2, 4, 4, c_out))
+        conv = keras.layers.Conv2D(c_out, 1)
+        conv.build(x.shape)
+        conv.set_weights([kernel[None, None], bias])
+        expected = keras.ops.convert_to_numpy(conv(x))
+        mistakes = {
+            "add the bias: every output channel has one.": expected - bias,
+            "return the linear result; this exercise has no activation.": np.maximum(expected, 0),
+        }
+        if c_in == c_out:
+            transposed = x @ kernel.T + bias
+            mistakes["multiply by `kernel`, not its transpose: its shape is (in_channels, out_channels)."] = transposed
+        check_close(what, got, expected, mistakes=mistakes)
+    passed(what)
+
+
+def check_bottleneck(bottleneck) -> None:
+    """``bottleneck(x, reduce_filters, filters, kernel_size)`` on 28x28x192, as in the lecture."""
+    what = "bottleneck"
+    model = build_model(what, bottleneck, (28, 28, 192), reduce_filters=16, filters=32, kernel_size=5)
+    compare_models(
+        what,
+        model,
+        [
+            row("Conv2D", (28, 28, 16), 3_088, filters=16, kernel_size=(1, 1), strides=(1, 1), padding="valid",
+                activation="relu", use_bias=True),
+            row("Conv2D", (28, 28, 32), 12_832, filters=32, kernel_size=(5, 5), strides=(1, 1), padding="same",
+                activation="relu", use_bias=True),
+        ],
+    )  # fmt: skip
+    passed(what)
+
+
+def check_conv_multiplications(conv_multiplications) -> None:
+    """``conv_multiplications(output_shape, kernel_size, in_channels)`` must agree with ``helpers.costs``
+    on real Keras layers."""
+    what = "conv_multiplications"
+    cases = [((28, 28, 192), 32, 5), ((28, 28, 192), 16, 1), ((28, 28, 16), 32, 5), ((15, 9, 7), 4, 3)]
+    for in_shape, filters, size in cases:
+        inputs = keras.Input(in_shape)
+        layer = keras.layers.Conv2D(filters, size, padding="same")
+        layer(inputs)
+        out_shape = costs.layer_cost(layer).output_shape
+        expected = costs.layer_cost(layer).mults
+        got = call_student(what, conv_multiplications, out_shape, size, in_shape[-1])
+        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
+            raise CheckFailed(
+                what, f"returned a {type(got).__name__}, expected an int.", "multiply integers; avoid `/` and floats."
+            )
+        h, w, c_out = out_shape
+        c_in = in_shape[-1]
+        if got == expected:
+            continue
+        hints = {
+            h
+            * w
+            * c_out
+            * size
+            * size: "each output value also sums over every input channel: multiply by in_channels.",
+            h * w * c_out * size * c_in: "the kernel covers kernel_size x kernel_size pixels: use kernel_size squared.",
+            h * w * size * size * c_in: "count every output channel: multiply by the number of filters.",
+            2 * expected: "count multiplications only, not the additions as well.",
+        }
+        raise CheckFailed(
+            what,
+            f"for output {h}x{w}x{c_out}, a {size}x{size} kernel and {c_in} input channels you returned {got:,}; "
+            f"expected {expected:,}.",
+            hints.get(got, "output values x multiplications per output value (kernel height x width x in_channels)."),
+        )
+    passed(what)
