@@ -141,6 +141,7 @@ def plot_costs(costs: dict, ylabel: str = "multiplications", title: str | None =
     bars = ax.bar(names, values, color=[f"C{i}" for i in range(len(names))])
     ax.bar_label(bars, labels=[_short(v) for v in values])
     ax.set(ylabel=ylabel, title=title or "")
+    ax.yaxis.set_major_formatter(lambda value, _: _short(value))
     if log:
         ax.set_yscale("log")
     ax.margins(y=0.15)
