@@ -238,38 +238,46 @@ def _folds_into(layer, row: LayerRow):
     return None
 
 
-def compare_models(what: str, student: keras.Model, reference) -> None:
+def compare_models(what: str, student: keras.Model, reference, hints: dict | None = None) -> None:
     """Compare a model layer by layer with a reference model or an expected table (rows from
-    ``expected_row``); raise CheckFailed at the first difference."""
+    ``expected_row``); raise CheckFailed at the first difference.
+
+    Args:
+        hints: ``{key: hint}`` in place of the general ``HINTS`` for this check, e.g.
+            ``{"filters": "the first convolution has 6 filters, the second 16."}``.
+    """
+    hints = {**HINTS, **(hints or {})}
     got = layer_table(student)
     expected = layer_table(reference) if isinstance(reference, keras.Model) else list(reference)
     for i, (g, e) in enumerate(zip(got, expected), start=1):
         where = f"layer {i} ({g.name})"
         if g.kind != e.kind:
-            raise CheckFailed(what, f"{where}: expected {e.kind}, got {g.kind}.", _order_hint(got, expected, i - 1))
+            raise CheckFailed(
+                what, f"{where}: expected {e.kind}, got {g.kind}.", _order_hint(got, expected, i - 1, hints["kind"])
+            )
         for key, value in e.config.items():
             if g.config.get(key) != value:
                 raise CheckFailed(
-                    what, f"{where}: expected {key}={value!r}, got {key}={g.config.get(key)!r}.", HINTS.get(key, "")
+                    what, f"{where}: expected {key}={value!r}, got {key}={g.config.get(key)!r}.", hints.get(key, "")
                 )
         if g.output_shape != e.output_shape:
             raise CheckFailed(
-                what, f"{where}: expected output shape {e.output_shape}, got {g.output_shape}.", HINTS["output_shape"]
+                what, f"{where}: expected output shape {e.output_shape}, got {g.output_shape}.", hints["output_shape"]
             )
         if g.params != e.params:
-            raise CheckFailed(what, f"{where}: expected {e.params:,} parameters, got {g.params:,}.", HINTS["params"])
+            raise CheckFailed(what, f"{where}: expected {e.params:,} parameters, got {g.params:,}.", hints["params"])
     if len(got) != len(expected):
         more = "more" if len(got) > len(expected) else "fewer"
-        raise CheckFailed(what, f"has {len(got)} layers, {more} than the {len(expected)} expected.", HINTS["count"])
+        raise CheckFailed(what, f"has {len(got)} layers, {more} than the {len(expected)} expected.", hints["count"])
 
 
-def _order_hint(got: list[LayerRow], expected: list[LayerRow], i: int) -> str:
+def _order_hint(got: list[LayerRow], expected: list[LayerRow], i: int, otherwise: str) -> str:
     """Say whether a layer is missing or extra at position i, when the tables show it."""
     if i + 1 < len(expected) and got[i].kind == expected[i + 1].kind:
         return f"a {expected[i].kind} layer is missing before this one."
     if i + 1 < len(got) and got[i + 1].kind == expected[i].kind:
         return f"this {got[i].kind} layer should not be here."
-    return HINTS["kind"]
+    return otherwise
 
 
 def _normalise(value):
