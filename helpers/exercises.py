@@ -123,7 +123,9 @@ def load_functions(notebook: str | Path, replace: dict | None = None) -> dict:
         for node in tree.body:
             if not isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
                 continue
-            source = ast.get_source_segment(cell.source, node)
+            decorators = getattr(node, "decorator_list", [])  # the node's own segment starts at `def`/`class`
+            source = "".join(f"@{ast.get_source_segment(cell.source, d)}\n" for d in decorators)
+            source += ast.get_source_segment(cell.source, node)
             for old, new in replace.pop(getattr(node, "name", None), []):
                 if old not in source:
                     raise ValueError(f"{old!r} is not in the source of {node.name} in {notebook}")

@@ -349,13 +349,16 @@ def test_unbalanced_markers_write_nothing(tmp_path, bad_source):
         exercises.write_all(notebooks)
     assert not (notebooks / "exercises").exists(), "the good notebook's exercise must not be written either"
 
-    # the same through `python -m helpers.exercises`, on a copy of the package next to these notebooks
+
+def test_python_m_helpers_exercises_refuses_and_writes_nothing(tmp_path):
+    """The command itself, run on a copy of the package next to a notebooks folder with a bad notebook."""
+    notebooks = write_notebooks(tmp_path, NESTED)
     shutil.copytree(ROOT / "helpers", tmp_path / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     run = subprocess.run(
         [sys.executable, "-m", "helpers.exercises"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 2, run.stderr
-    assert run.stderr.startswith("error: 02_bad.ipynb, cell 1, line ")
+    assert run.stderr.startswith("error: 02_bad.ipynb, cell 1, line 3: ### BEGIN SOLUTION inside the solution")
     assert run.stderr.rstrip().endswith("; nothing was written.")
     assert not (notebooks / "exercises").exists()
 

@@ -132,13 +132,16 @@ def test_main_check_reports_stale_notebooks(tmp_path, monkeypatch, capsys):
 
 # --- loading a notebook's functions -------------------------------------------------------------
 
-DEFINITIONS = """import math
+DEFINITIONS = """import functools, math
 from collections import Counter
 x = 1 / 0
 def double(x):
     return 2 * x
 class Box:
     size = 3
+@functools.lru_cache(maxsize=None)
+def square(x):
+    return x * x
 print("side effect")"""
 
 
@@ -155,6 +158,7 @@ def test_load_functions_runs_only_imports_and_definitions(solution_path, capsys)
     namespace = exercises.load_functions(solution_path)
     assert namespace["double"](4) == 8 and namespace["half"](4) == 2
     assert namespace["Box"].size == 3 and namespace["math"].pi > 3 and "Counter" in namespace
+    assert namespace["square"](3) == 9 and namespace["square"].cache_info().hits == 0, "decorators are kept"
     assert "x" not in namespace
     assert capsys.readouterr().out == ""
 
