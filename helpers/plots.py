@@ -149,6 +149,48 @@ def plot_costs(costs: dict, ylabel: str = "multiplications", title: str | None =
     plt.show()
 
 
+def plot_shapes(models: dict, title: str | None = None) -> None:
+    """Height x width and channels after each layer, one line per model.
+
+    Classic networks share a pattern: going deeper, height and width shrink while channels grow.
+    Only layers that change the shape are drawn (convolutions, pooling, flatten, dense); a flat
+    output of n values counts as 1 x 1 x n.
+
+    Args:
+        models: ``{name: model}``, e.g. ``{"LeNet-5": lenet, "VGG-16": vgg}``.
+    """
+    if not models:
+        raise ValueError("models is empty; pass a dict such as {'LeNet-5': model}")
+    markers = {"Conv": "o", "Pool": "v", "Dense": "s"}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for i, (name, model) in enumerate(models.items()):
+        shapes = [tuple(model.inputs[0].shape[1:])]
+        kinds = ["Input"]
+        for layer in model.layers[1:]:
+            shape = tuple(layer.output.shape[1:])
+            if shape != shapes[-1]:
+                shapes.append(shape)
+                kinds.append(type(layer).__name__)
+        area = [int(np.prod(s[:-1])) for s in shapes]
+        channels = [s[-1] for s in shapes]
+        for ax, values in zip(axes, (area, channels)):
+            ax.plot(values, color=f"C{i}", label=name)
+            for key, marker in markers.items():
+                at = [j for j, kind in enumerate(kinds) if key in kind]
+                ax.scatter(at, [values[j] for j in at], color=f"C{i}", marker=marker, s=25)
+    for ax, ylabel in zip(axes, ("height x width", "channels (units after flatten)")):
+        ax.set(xlabel="layer (only those that change the shape)", ylabel=ylabel, yscale="log")
+        ax.grid(alpha=0.3)
+    kind_handles = [
+        plt.Line2D([], [], color="grey", marker=m, linestyle="", label=k.lower()) for k, m in markers.items()
+    ]
+    axes[0].legend()
+    axes[1].legend(handles=kind_handles, loc="lower right")
+    fig.suptitle(title or "Deeper layers: smaller images, more channels")
+    fig.tight_layout()
+    plt.show()
+
+
 def plot_model(model, show_shapes: bool = True, **kwargs):
     """A diagram of the model's layers through ``keras.utils.plot_model``.
 

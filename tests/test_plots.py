@@ -127,3 +127,19 @@ def test_plot_model_without_graphviz_prints_one_line(monkeypatch, capsys):
 def test_plot_model_with_graphviz(capsys):
     assert plots.plot_model(tiny_model()) is not None
     assert capsys.readouterr().out == ""
+
+
+def test_plot_shapes_draws_only_the_layers_that_change_the_shape():
+    inputs = keras.Input((8, 8, 1))
+    x = layers.Conv2D(4, 3, padding="same")(inputs)  # 8x8x4
+    x = layers.ReLU()(x)  # same shape: left out
+    x = layers.MaxPooling2D(2)(x)  # 4x4x4
+    x = layers.Flatten()(x)  # 1x1x64
+    model = keras.Model(inputs, layers.Dense(3)(x))  # 1x1x3
+    plots.plot_shapes({"tiny": model})
+    area_ax, channels_ax = the_figure().axes
+    (area_line,) = area_ax.get_lines()
+    (channels_line,) = channels_ax.get_lines()
+    assert list(area_line.get_ydata()) == [64, 64, 16, 1, 1]
+    assert list(channels_line.get_ydata()) == [1, 4, 4, 64, 3]
+    assert area_line.get_label() == "tiny" and area_ax.get_yscale() == "log"
