@@ -246,9 +246,13 @@ def compare_models(what: str, student: keras.Model, reference, hints: dict | Non
         hints: ``{key: hint}`` in place of the general ``HINTS`` for this check, e.g.
             ``{"filters": "the first convolution has 6 filters, the second 16."}``.
     """
-    hints = {**HINTS, **(hints or {})}
-    got = layer_table(student)
     expected = layer_table(reference) if isinstance(reference, keras.Model) else list(reference)
+    compare_tables(what, layer_table(student), expected, hints)
+
+
+def compare_tables(what: str, got: list[LayerRow], expected: list[LayerRow], hints: dict | None = None) -> None:
+    """``compare_models`` on two layer tables, for checks that list a model's layers in their own order."""
+    hints = {**HINTS, **(hints or {})}
     for i, (g, e) in enumerate(zip(got, expected), start=1):
         where = f"layer {i} ({g.name})"
         if g.kind != e.kind:
