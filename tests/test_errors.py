@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import keras
 import nbformat
 import numpy as np
 import pytest
@@ -81,8 +82,6 @@ def student_raising(error: Exception):
 
 
 def tiny_model():
-    import keras
-
     inputs = keras.Input((4, 4, 1))
     return keras.Model(inputs, keras.layers.Flatten(name="flat")(inputs))
 
@@ -308,7 +307,7 @@ CASES = {
         r"^block: returned None\.\n  Hint: end your function with `return` and the output tensor\.",
     ),
     "student model returns a layer, not a tensor": (
-        lambda tmp: checks.build_model("block", lambda x: __import__("keras").layers.ReLU(), (4, 4, 1)),
+        lambda tmp: checks.build_model("block", student(keras.layers.ReLU()), (4, 4, 1)),
         checks.CheckFailed,
         r"^block: returned a ReLU, expected the output tensor of your last layer\.\n  Hint: call each layer",
     ),
