@@ -93,7 +93,7 @@ def convert_to_one_hot(Y: np.ndarray, C: int) -> np.ndarray:
 
 def verify_checksums(sums_file: Path) -> None:
     """Check every file listed in a ``sha256sum``-style file; raise DataError naming the first bad one."""
-    for line in Path(sums_file).read_text().splitlines():
+    for line in filter(str.strip, Path(sums_file).read_text().splitlines()):
         expected, name = line.split(maxsplit=1)
         path = Path(sums_file).parent / name.lstrip("*")
         if not path.exists():

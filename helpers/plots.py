@@ -203,7 +203,7 @@ def plot_model(model, show_shapes: bool = True, **kwargs):
     if missing:
         print(f"Model diagram skipped: {missing}. model.summary() lists the same layers.")
         return None
-    to_file = Path(tempfile.mkdtemp()) / f"{model.name}.png"
+    to_file = Path(tempfile.gettempdir()) / f"keras_model_{model.name}.png"  # overwritten by the next call
     return keras.utils.plot_model(model, to_file=str(to_file), show_shapes=show_shapes, **kwargs)
 
 
