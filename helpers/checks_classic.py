@@ -1,0 +1,139 @@
+"""Checks for the exercises of ``01_classic_networks.ipynb``: LeNet-5, the VGG block and VGG-16.
+
+LeNet-5 and the VGG block are checked against a layer table worked out from the architecture
+described in the notebook; VGG-16 against ``keras.applications.VGG16(weights=None)``.
+"""
+
+import keras
+
+from helpers.checks import CheckFailed, build_model, call_student, compare_models, passed
+from helpers.checks import expected_row as row
+
+POOL_2X2 = {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid"}
+
+LENET5_HINTS = {
+    "kind": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense; make each pool with `pool_layer`.",
+    "count": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense.",
+    "padding": "LeNet-5 does not pad: keep padding='valid' (the default), so a 5x5 convolution takes 32x32 to 28x28.",
+    "filters": "the first convolution has 6 filters, the second 16.",
+    "kernel_size": "both convolutions are 5x5.",
+    "strides": "convolutions move by 1 pixel; pools cover 2x2 and move by 2: `pool_layer(2)`.",
+    "pool_size": "pool over 2x2 windows: `pool_layer(2)`.",
+    "units": "the dense layers have 120, 84 and `classes` units.",
+    "activation": "use the `activation` argument (not a fixed name) on both convolutions and on the dense layers "
+    "of 120 and 84 units, and 'softmax' on the output layer.",
+}
+
+VGG_BLOCK_HINTS = {
+    "kind": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool.",
+    "count": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool: loop `n_convs` times.",
+    "padding": "VGG's convolutions use padding='same', so that only the pools shrink height and width.",
+    "filters": "every convolution of a block has `filters` filters.",
+    "kernel_size": "every VGG convolution is 3x3.",
+    "strides": "convolutions move by 1 pixel; the pool covers 2x2 and moves by 2: `layers.MaxPooling2D(2, strides=2)`.",
+    "pool_size": "the pool covers 2x2 windows: `layers.MaxPooling2D(2, strides=2)`.",
+    "activation": "every VGG convolution has a ReLU: activation='relu'.",
+}
+
+VGG16_HINTS = {
+    "kind": "VGG-16 is five VGG blocks with 2, 2, 3, 3, 3 convolutions, then flatten, two dense layers of 4096 "
+    "units and the softmax output.",
+    "count": "VGG-16 has 13 convolutions in five blocks (2, 2, 3, 3, 3) and 3 dense layers: 16 layers with weights.",
+    "filters": "the filters double block by block, 64, 128, 256, 512, and stay at 512 in block 5.",
+    "units": "the two hidden dense layers have 4096 units, the output layer `classes`.",
+    "activation": "ReLU on every convolution and on the two hidden dense layers, softmax on the output layer.",
+    "padding": "run the check of vgg_block first: its convolutions use padding='same'.",
+    "strides": "run the check of vgg_block first.",
+    "pool_size": "run the check of vgg_block first.",
+}
+
+
+def lenet5_table(input_shape, classes: int, activation: str, pool: str) -> list:
+    """The expected layers of LeNet-5: 5x5 'valid' convolutions of 6 and 16 filters, each followed by
+    a 2x2 pool of stride 2, then flatten and dense layers of 120, 84 and ``classes`` units."""
+    height, width, channels = input_shape
+    h1, w1 = height - 4, width - 4  # a 5x5 'valid' convolution loses 4 pixels
+    h2, w2 = h1 // 2, w1 // 2  # a 2x2 pool of stride 2 halves
+    h3, w3 = h2 - 4, w2 - 4
+    h4, w4 = h3 // 2, w3 // 2
+    flat = h4 * w4 * 16
+
+    def conv(shape, filters, in_channels):
+        return row(
+            "Conv2D", shape, (5 * 5 * in_channels + 1) * filters, filters=filters, kernel_size=(5, 5),
+            strides=(1, 1), padding="valid", activation=activation,
+        )  # fmt: skip
+
+    return [
+        conv((h1, w1, 6), 6, channels),
+        row(pool, (h2, w2, 6), 0, **POOL_2X2),
+        conv((h3, w3, 16), 16, 6),
+        row(pool, (h4, w4, 16), 0, **POOL_2X2),
+        row("Flatten", (flat,), 0),
+        row("Dense", (120,), (flat + 1) * 120, units=120, activation=activation),
+        row("Dense", (84,), (120 + 1) * 84, units=84, activation=activation),
+        row("Dense", (classes,), (84 + 1) * classes, units=classes, activation="softmax"),
+    ]
+
+
+def vgg_block_table(input_shape, n_convs: int, filters: int) -> list:
+    """The expected layers of a VGG block: ``n_convs`` 3x3 'same' ReLU convolutions, then a 2x2 max pool."""
+    height, width, channels = input_shape
+    convs = [
+        row(
+            "Conv2D", (height, width, filters), (3 * 3 * in_channels + 1) * filters, filters=filters,
+            kernel_size=(3, 3), strides=(1, 1), padding="same", activation="relu",
+        )
+        for in_channels in [channels] + [filters] * (n_convs - 1)
+    ]  # fmt: skip
+    return convs + [row("MaxPooling2D", (height // 2, width // 2, filters), 0, **POOL_2X2)]
+
+
+def check_lenet5(LeNet5) -> None:  # noqa: N803 -- the course's name for the function
+    """``LeNet5(input_shape, classes, activation, pool_layer)``: the course's version, then the modern
+    variant on another input shape (so that every argument must be used)."""
+    what = "LeNet5"
+    cases = [
+        ({}, ((32, 32, 1), 10, "tanh", "AveragePooling2D")),
+        (
+            {"input_shape": (28, 28, 3), "classes": 5, "activation": "relu", "pool_layer": keras.layers.MaxPooling2D},
+            ((28, 28, 3), 5, "relu", "MaxPooling2D"),
+        ),
+    ]
+    for kwargs, spec in cases:
+        model = _student_model(what, LeNet5, **kwargs)
+        compare_models(what, model, lenet5_table(*spec), LENET5_HINTS)
+    passed(what)
+
+
+def check_vgg_block(vgg_block) -> None:
+    """``vgg_block(x, n_convs, filters)`` with 2 and with 3 convolutions."""
+    what = "vgg_block"
+    for input_shape, n_convs, filters in (((8, 8, 3), 2, 16), ((16, 16, 8), 3, 32)):
+        model = build_model(what, vgg_block, input_shape, n_convs, filters)
+        compare_models(what, model, vgg_block_table(input_shape, n_convs, filters), VGG_BLOCK_HINTS)
+    passed(what)
+
+
+def check_vgg16(VGG16, input_shape=(64, 64, 3), classes: int = 10) -> None:  # noqa: N803
+    """``VGG16(input_shape, classes)`` against ``keras.applications.VGG16(weights=None)``.
+
+    A 64x64 input with 10 classes keeps the check quick (40 million parameters instead of 138
+    million) and shows that both arguments are used.
+    """
+    what = "VGG16"
+    model = _student_model(what, VGG16, input_shape=input_shape, classes=classes)
+    reference = keras.applications.VGG16(weights=None, input_shape=input_shape, classes=classes)
+    compare_models(what, model, reference, VGG16_HINTS)
+    passed(what)
+
+
+def _student_model(what: str, fn, **kwargs) -> keras.Model:
+    model = call_student(what, fn, **kwargs)
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(
+            what,
+            f"returned a {type(model).__name__}, expected a keras.Model.",
+            "end your function with `return keras.Model(inputs, outputs)`.",
+        )
+    return model
