@@ -106,6 +106,19 @@ def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
     return keras.Model(inputs, outputs)
 
 
+def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
+    """Call a student's function that builds a whole model, e.g. ``LeNet5(input_shape=(28, 28, 3))``;
+    check that it returned a ``keras.Model``."""
+    model = call_student(what, fn, *args, **kwargs)
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(
+            what,
+            f"returned a {type(model).__name__}, expected a keras.Model.",
+            "end your function with `return keras.Model(inputs, outputs)`.",
+        )
+    return model
+
+
 def check_array(what: str, got, shape: tuple, dtype_kind: str = "f") -> np.ndarray:
     """Check the type and shape of a returned array or tensor; return it as a NumPy array."""
     if got is None:

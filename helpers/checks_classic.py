@@ -6,7 +6,7 @@ described in the notebook; VGG-16 against ``keras.applications.VGG16(weights=Non
 
 import keras
 
-from helpers.checks import CheckFailed, build_model, call_student, compare_models, passed
+from helpers.checks import build_model, call_model_function, compare_models, passed
 from helpers.checks import expected_row as row
 
 POOL_2X2 = {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid"}
@@ -101,7 +101,7 @@ def check_lenet5(LeNet5) -> None:  # noqa: N803 -- the course's name for the fun
         ),
     ]
     for kwargs, spec in cases:
-        model = _student_model(what, LeNet5, **kwargs)
+        model = call_model_function(what, LeNet5, **kwargs)
         compare_models(what, model, lenet5_table(*spec), LENET5_HINTS)
     passed(what)
 
@@ -122,18 +122,7 @@ def check_vgg16(VGG16, input_shape=(64, 64, 3), classes: int = 10) -> None:  # n
     million) and shows that both arguments are used.
     """
     what = "VGG16"
-    model = _student_model(what, VGG16, input_shape=input_shape, classes=classes)
+    model = call_model_function(what, VGG16, input_shape=input_shape, classes=classes)
     reference = keras.applications.VGG16(weights=None, input_shape=input_shape, classes=classes)
     compare_models(what, model, reference, VGG16_HINTS)
     passed(what)
-
-
-def _student_model(what: str, fn, **kwargs) -> keras.Model:
-    model = call_student(what, fn, **kwargs)
-    if not isinstance(model, keras.Model):
-        raise CheckFailed(
-            what,
-            f"returned a {type(model).__name__}, expected a keras.Model.",
-            "end your function with `return keras.Model(inputs, outputs)`.",
-        )
-    return model

@@ -117,6 +117,22 @@ def test_build_model_refuses_what_is_not_a_tensor(returns, problem):
     assert re.match(problem, caught(checks.build_model, "block", returns, (3,)).problem)
 
 
+def tiny_model(input_shape=(3,), classes=2):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, layers.Dense(classes)(inputs))
+
+
+def test_call_model_function_returns_the_students_model():
+    model = checks.call_model_function("Net", tiny_model, input_shape=(4,), classes=3)
+    assert model.input_shape == (None, 4) and model.output_shape == (None, 3)
+
+
+def test_call_model_function_refuses_a_tensor():
+    failure = caught(checks.call_model_function, "Net", lambda: keras.Input((3,)))
+    assert failure.problem == "returned a KerasTensor, expected a keras.Model."
+    assert "return keras.Model(inputs, outputs)" in failure.hint
+
+
 # --- arrays and values --------------------------------------------------------------------------
 
 
