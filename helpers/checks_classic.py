@@ -89,7 +89,7 @@ def vgg_block_table(input_shape, n_convs: int, filters: int) -> list:
     return convs + [row("MaxPooling2D", (height // 2, width // 2, filters), 0, **POOL_2X2)]
 
 
-def check_lenet5(LeNet5) -> None:  # noqa: N803 -- the course's name for the function
+def check_lenet5(LeNet5) -> None:
     """``LeNet5(input_shape, classes, activation, pool_layer)``: the course's version, then the modern
     variant on another input shape (so that every argument must be used)."""
     what = "LeNet5"
@@ -115,7 +115,7 @@ def check_vgg_block(vgg_block) -> None:
     passed(what)
 
 
-def check_vgg16(VGG16, input_shape=(64, 64, 3), classes: int = 10) -> None:  # noqa: N803
+def check_vgg16(VGG16, input_shape=(64, 64, 3), classes: int = 10) -> None:
     """``VGG16(input_shape, classes)`` against ``keras.applications.VGG16(weights=None)``.
 
     A 64x64 input with 10 classes keeps the check quick (40 million parameters instead of 138
