@@ -1,0 +1,171 @@
+"""Checks for the exercises of ``03_why_residuals_work.ipynb``: option A's shortcut and the basic block.
+
+``zero_padding_shortcut`` is checked on values, against the definition of option A (He et al. 2015):
+keep every s-th row and column, then append zero channels. ``residual_basic_block`` is checked
+against a layer table worked out from the block's description, and on values: with its last
+convolution zeroed, the block must hand its (non-negative) input on unchanged.
+"""
+
+import keras
+import numpy as np
+
+from helpers.checks import CheckFailed, build_model, check_close, compare_models, layer_table, passed
+from helpers.checks import expected_row as row
+
+SUBSAMPLE = "subsample by slicing, X[:, ::s, ::s, :] (rows and columns 0, s, 2s and so on)"
+
+BLOCK_HINTS = {
+    "kind": "the branch is 3x3 conv -> batch norm -> ReLU -> 3x3 conv -> batch norm; then Add the shortcut "
+    "and apply a ReLU. A projection shortcut is a 1x1 conv and batch norm (`projection_shortcut`).",
+    "count": "the branch is 3x3 conv -> batch norm -> ReLU -> 3x3 conv -> batch norm; then Add the shortcut "
+    "and apply a ReLU. The identity and option A shortcuts add no layers.",
+    "strides": "only the first 3x3 convolution has stride s; the second one has stride 1.",
+    "padding": "both 3x3 convolutions use padding='same', so that the branch fits the shortcut.",
+    "filters": "every convolution of the block has `filters` filters.",
+    "kernel_size": "both convolutions of the branch are 3x3.",
+    "activation": "leave the convolutions linear: the ReLUs are separate layers, after batch norm.",
+    "use_bias": "keep the Conv2D defaults (use_bias=True), as the course's blocks do.",
+    "axis": "normalise over the channel axis: layers.BatchNormalization(axis=3).",
+}
+
+
+def check_zero_padding_shortcut(fn) -> None:
+    """Check ``fn(X, filters, s)``: no parameters, subsampled input in the first channels, zeros after."""
+    what = "zero_padding_shortcut"
+    model = build_model(what, fn, (8, 8, 4), 8, 2)
+    if model.count_params():
+        raise CheckFailed(
+            what,
+            f"has {model.count_params():,} parameters, expected none.",
+            "option A is parameter-free: slice and pad with keras.ops, no Conv2D.",
+        )
+    X = np.arange(2 * 8 * 8 * 4, dtype="float32").reshape(2, 8, 8, 4) / 100 + 1
+    got = model.predict(X, verbose=0)
+    _check_shape(what, got, (2, 4, 4, 8), X.shape)
+    windows = X.reshape(2, 4, 2, 4, 2, 4)  # the 2x2 windows a pooling layer would see
+    zeros = np.zeros((2, 4, 4, 4), "float32")
+    padded = {  # the first four channels, as each mistake would make them, followed by the zero channels
+        "expected": X[:, ::2, ::2, :],
+        f"start at row and column 0, not 1: {SUBSAMPLE}.": X[:, 1::2, 1::2, :],
+        f"do not average the s x s windows: {SUBSAMPLE}.": windows.mean(axis=(2, 4)),
+        f"do not take the maximum of the s x s windows: {SUBSAMPLE}.": windows.max(axis=(2, 4)),
+    }
+    padded = {name: np.concatenate([kept, zeros], axis=-1) for name, kept in padded.items()}
+    zeros_first = "the zeros go after the input channels: pad the last axis with [0, filters - channels]."
+    padded[zeros_first] = np.concatenate([zeros, X[:, ::2, ::2, :]], axis=-1)
+    expected = padded.pop("expected")
+    check_close(what, got, expected, mistakes=padded)
+    same = keras.ops.convert_to_numpy(build_model(what, fn, (8, 8, 4), 4, 1)(X))
+    _check_shape(what, same, X.shape, X.shape, "with s=1 and filters == channels, ")
+    check_close(what, same, X, atol=0, rtol=0)
+    passed(what)
+
+
+def _check_shape(what: str, got: np.ndarray, expected: tuple, input_shape: tuple, case: str = "") -> None:
+    """Name the usual cause of a wrong output shape of option A."""
+    if got.shape == tuple(expected):
+        return
+    if got.shape[1:3] == tuple(input_shape[1:3]) != tuple(expected[1:3]):
+        hint = f"{SUBSAMPLE}."
+    elif got.shape[1:3] != tuple(expected[1:3]):
+        hint = f"{SUBSAMPLE}; that is the only change to height and width, so pad only the last (channel) axis."
+    else:
+        hint = "pad the last axis with filters - channels zeros, so that there are exactly `filters` channels."
+    raise CheckFailed(what, f"{case}returned shape {got.shape}, expected {tuple(expected)}.", hint)
+
+
+def basic_block_table(input_shape, filters: int, s: int, shortcut) -> list:
+    """The expected layers of ``residual_basic_block``, in Keras's order (by depth, as ``model.layers`` lists them).
+
+    Branch: 3x3 conv (stride s, 'same') -> batch norm -> ReLU -> 3x3 conv ('same') -> batch norm;
+    a projection shortcut adds a 1x1 conv of stride s and a batch norm; then Add and ReLU.
+    """
+    height, width, channels = input_shape
+    out = (-(-height // s), -(-width // s), filters)
+    conv = {"kernel_size": (3, 3), "padding": "same", "activation": "linear", "use_bias": True, "filters": filters}
+    bn = row("BatchNormalization", out, 4 * filters, axis=3)
+    table = [
+        row("Conv2D", out, 9 * channels * filters + filters, strides=(s, s), **conv),
+        bn,
+        row("ReLU", out, 0),
+        row("Conv2D", out, 9 * filters * filters + filters, strides=(1, 1), **conv),
+    ]
+    projection = shortcut == "projection" and (s != 1 or channels != filters)
+    if projection:
+        one_by_one = {**conv, "kernel_size": (1, 1), "padding": "valid"}
+        table.append(row("Conv2D", out, channels * filters + filters, strides=(s, s), **one_by_one))
+    table.append(bn)
+    if projection:
+        table.append(bn)
+    if shortcut is not None:
+        table.append(row("Add", out, 0))
+    return [*table, row("ReLU", out, 0)]
+
+
+BLOCK_CASES = (  # input shape, filters, s, shortcut, what the case is about
+    ((8, 8, 8), 8, 1, "zero_pad", "an identity shortcut (s=1, channels == filters)"),
+    ((8, 8, 4), 8, 2, "zero_pad", "option A (s=2, 4 -> 8 channels)"),
+    ((8, 8, 4), 8, 2, "projection", "a projection shortcut (s=2, 4 -> 8 channels)"),
+    ((8, 8, 8), 8, 1, None, "the plain block (shortcut=None)"),
+)
+
+
+def check_residual_basic_block(fn) -> None:
+    """Check ``fn(X, filters, s, shortcut)`` on an identity, option A, projection and plain block."""
+    what = "residual_basic_block"
+    for input_shape, filters, s, shortcut, case in BLOCK_CASES:
+        where = f"{what} with {case}"
+        model = build_model(where, fn, input_shape, filters, s, shortcut)
+        _check_skip(where, model, input_shape, filters, s, shortcut)
+        compare_models(where, model, basic_block_table(input_shape, filters, s, shortcut), BLOCK_HINTS)
+        if shortcut == "zero_pad":
+            _check_identity_when_zeroed(where, model, input_shape, filters, s)
+    passed(what)
+
+
+def _check_skip(what: str, model: keras.Model, input_shape, filters: int, s: int, shortcut) -> None:
+    """The skip connection: present (Add, then the final ReLU) unless shortcut is None; option A adds no weights."""
+    kinds = [r.kind for r in layer_table(model)]
+    if shortcut is None:
+        if "Add" in kinds:
+            raise CheckFailed(
+                what, "adds a shortcut.", "shortcut=None is the plain block: return the ReLU of the branch."
+            )
+        return
+    if "Add" not in kinds:
+        raise CheckFailed(
+            what, "has no Add layer.", "add the shortcut to the branch: layers.Add()([branch, X_shortcut])."
+        )
+    if kinds[-2:] != ["Add", "ReLU"]:
+        raise CheckFailed(
+            what,
+            f"ends with {' -> '.join(kinds[-2:])}, expected Add -> ReLU.",
+            "apply the last ReLU after the addition, a[l+2] = g(z[l+2] + a[l]), not to the branch before it.",
+        )
+    one_by_one = [
+        layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)
+    ]
+    if shortcut == "zero_pad" and one_by_one:
+        hint = (
+            "option A changes shape without parameters: call zero_padding_shortcut(X, filters, s)."
+            if s != 1 or input_shape[-1] != filters
+            else "when s == 1 and the channels equal filters, the shortcut is X itself."
+        )
+        raise CheckFailed(what, f"has a 1x1 convolution ({one_by_one[0].name}) in its shortcut.", hint)
+
+
+def _check_identity_when_zeroed(what: str, model: keras.Model, input_shape, filters: int, s: int) -> None:
+    """With the second 3x3 convolution zeroed, the block must return its non-negative input (option A: padded)."""
+    second_conv = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][1]
+    second_conv.set_weights([np.zeros_like(w) for w in second_conv.get_weights()])
+    X = np.random.default_rng(0).uniform(0.1, 1.0, size=(2, *input_shape)).astype("float32")
+    kept = X[:, ::s, ::s, :]
+    expected = np.concatenate([kept, np.zeros((*kept.shape[:-1], filters - input_shape[-1]), "float32")], axis=-1)
+    got = keras.ops.convert_to_numpy(model(X, training=False))
+    if np.allclose(got, expected, atol=1e-6):
+        return
+    if not np.any(got):
+        hint = "add the block's input X as the shortcut, not a tensor computed from it by the branch."
+    else:
+        hint = "add the block's input X (subsampled and padded by option A) to the branch, then apply the ReLU."
+    raise CheckFailed(what, "with its last convolution set to zero, it does not return its input.", hint)
