@@ -72,7 +72,7 @@ def show_images(
         raise ValueError("there are no images to show")
     rows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(rows, min(n, ncols), figsize=(1.6 * min(n, ncols), 1.8 * rows), squeeze=False)
-    name = (lambda c: class_names[int(c)]) if class_names is not None else (lambda c: str(int(c)))
+    name = (lambda c: str(class_names[int(c)])) if class_names is not None else (lambda c: str(int(c)))
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
