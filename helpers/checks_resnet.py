@@ -1,0 +1,291 @@
+"""Checks for the exercises of ``02_residual_blocks.ipynb``: the identity block, the convolutional block, ResNet-50.
+
+The layers of a block are compared with a table worked out from the course's description, in a
+canonical order that does not depend on how the code is written: the main path, then the shortcut,
+then the Add and the last ReLU (Keras's own ``model.layers`` order changes with the order of the
+operands of Add). Each row also records which layers feed it, so a shortcut taken from the wrong
+tensor is caught even when the shapes happen to fit. Then the blocks run on fixed inputs with
+``training=True`` and ``training=False`` and must give what BatchNormalization gives in that mode.
+"""
+
+from dataclasses import replace
+
+import keras
+import numpy as np
+
+from helpers.checks import CheckFailed, LayerRow, build_model, call_student, compare_tables, layer_table, passed
+from helpers.checks import expected_row as row
+
+HINTS = {
+    "kind": "each component is Conv2D -> BatchNormalization(axis=3) -> ReLU, except that the last one has no "
+    "ReLU before the Add; a convolutional block adds a 1x1 Conv2D and a BatchNormalization on the shortcut.",
+    "count": "three components on the main path (the last without its ReLU), the shortcut, Add, then one ReLU.",
+    "strides": "the stride s goes on the first 1x1 convolution of the main path and on the shortcut's 1x1 "
+    "convolution; the f x f convolution has stride 1.",
+    "padding": "the middle f x f convolution uses padding='same'; the 1x1 convolutions use padding='valid'.",
+    "filters": "filters = [F1, F2, F3]: the first convolution has F1 filters, the f x f one F2, the last one "
+    "(and the shortcut's) F3.",
+    "kernel_size": "the middle convolution is f x f; the other ones, the shortcut's included, are 1 x 1.",
+    "activation": "keep the convolutions linear: each ReLU is a layer of its own, after the BatchNormalization.",
+    "use_bias": "keep the Conv2D default use_bias=True, as the course does.",
+    "axis": "normalise over the channels, the last axis: layers.BatchNormalization(axis=3).",
+    "inputs": "each layer takes the output of the one before it; X_shortcut is the block's input, saved before "
+    "the main path changes X, and the Add adds it (through the shortcut's conv and batch norm in a "
+    "convolutional block) to the last BatchNormalization of the main path.",
+    "output_shape": "check the strides and padding of this layer and of the layers before it.",
+    "params": "check the number of filters and the kernel size.",
+}
+ADD_SHAPES_HINT = (
+    "the two inputs of the Add must have the same shape. Check that the f x f convolution uses padding='same', "
+    "that the last convolution has F3 filters, that the stride s is on the first convolution (and on the "
+    "shortcut's), and that X_shortcut is the block's input."
+)
+TRAINING_HINT = (
+    "pass training=training to every BatchNormalization call, e.g. "
+    "`X = layers.BatchNormalization(axis=3)(X, training=training)`; without it a call on arrays always runs "
+    "in inference mode."
+)
+INITIALIZER_HINT = "give every Conv2D kernel_initializer=initializer(seed=0), as the course does."
+
+# (input shape, f, filters, s) per case. f=1 and equal filters come first: there 'valid' vs 'same' and a
+# shortcut from the wrong tensor keep the shapes fitting, so the table names them instead of a shape error.
+IDENTITY_CASES = (((6, 6, 6), 1, (6, 6, 6), None), ((6, 6, 6), 3, (2, 3, 6), None))
+CONVOLUTIONAL_CASES = (((6, 6, 6), 1, (6, 6, 6), 1), ((8, 8, 3), 3, (2, 3, 6), 2))
+RESNET50_STAGES = (((64, 64, 256), 3, 1), ((128, 128, 512), 4, 2), ((256, 256, 1024), 6, 2), ((512, 512, 2048), 3, 2))
+
+
+class _Table:
+    """An expected layer table written from the architecture description, one layer at a time.
+
+    Each method appends one row and returns its position (1-based; 0 is the model's input), which is
+    what later rows name as their inputs.
+    """
+
+    def __init__(self, input_shape):
+        self.rows: list[LayerRow] = []
+        self.shapes = {0: tuple(input_shape)}
+
+    def add(self, kind: str, inputs: tuple, shape: tuple, params: int = 0, **config) -> int:
+        expected = row(kind, shape, params, **config)
+        self.rows.append(replace(expected, config={**expected.config, "inputs": _names(inputs)}))
+        self.shapes[len(self.rows)] = tuple(shape)
+        return len(self.rows)
+
+    def conv(self, source: int, filters: int, k: int, s: int = 1, padding: str = "valid") -> int:
+        height, width, channels = self.shapes[source]
+        size = (lambda n: -(-n // s)) if padding == "same" else (lambda n: (n - k) // s + 1)
+        return self.add(
+            "Conv2D",
+            (source,),
+            (size(height), size(width), filters),
+            k * k * channels * filters + filters,
+            filters=filters,
+            kernel_size=(k, k),
+            strides=(s, s),
+            padding=padding,
+            activation="linear",
+            use_bias=True,
+        )
+
+    def batch_norm(self, source: int) -> int:
+        shape = self.shapes[source]
+        return self.add("BatchNormalization", (source,), shape, 4 * shape[-1], axis=3)
+
+    def relu(self, source: int) -> int:
+        return self.add("ReLU", (source,), self.shapes[source])
+
+    def block(self, source: int, f: int, filters, s=None) -> int:
+        """A bottleneck block: identity shortcut when s is None, else a 1x1 conv of stride s and batch norm."""
+        F1, F2, F3 = filters
+        X = self.relu(self.batch_norm(self.conv(source, F1, 1, s or 1)))
+        X = self.relu(self.batch_norm(self.conv(X, F2, f, 1, "same")))
+        X = self.batch_norm(self.conv(X, F3, 1))
+        shortcut = source if s is None else self.batch_norm(self.conv(source, F3, 1, s))
+        return self.relu(self.add("Add", (X, shortcut), self.shapes[X]))
+
+
+def block_table(input_shape, f: int, filters, s=None) -> list[LayerRow]:
+    """The expected layers of ``identity_block`` (s=None) or ``convolutional_block`` (stride s)."""
+    table = _Table(input_shape)
+    table.block(0, f, filters, s)
+    return table.rows
+
+
+def resnet50_table(input_shape=(64, 64, 3), classes: int = 6) -> list[LayerRow]:
+    """The expected layers of the course's ``ResNet50``, from its description (stem, four stages, head)."""
+    table = _Table(input_shape)
+    height, width, channels = input_shape
+    X = table.add("ZeroPadding2D", (0,), (height + 6, width + 6, channels), padding=((3, 3), (3, 3)))
+    X = table.relu(table.batch_norm(table.conv(X, 64, 7, 2)))
+    height, width, channels = table.shapes[X]
+    pooled = ((height - 3) // 2 + 1, (width - 3) // 2 + 1, channels)
+    X = table.add("MaxPooling2D", (X,), pooled, pool_size=(3, 3), strides=(2, 2), padding="valid")
+    for filters, blocks, s in RESNET50_STAGES:
+        X = table.block(X, 3, filters, s)
+        for _ in range(blocks - 1):
+            X = table.block(X, 3, filters)
+    height, width, channels = table.shapes[X]
+    X = table.add(
+        "AveragePooling2D", (X,), (height // 2, width // 2, channels), pool_size=(2, 2), strides=(2, 2), padding="valid"
+    )
+    X = table.add("Flatten", (X,), ((height // 2) * (width // 2) * channels,))
+    features = table.shapes[X][0]
+    table.add(
+        "Dense", (X,), (classes,), features * classes + classes, units=classes, activation="softmax", use_bias=True
+    )
+    return table.rows
+
+
+def canonical_layers(model: keras.Model) -> list[tuple]:
+    """The model's layers as (layer, the layers it reads), each after the layers it reads.
+
+    The layers a layer reads are listed deepest first (longest path from the input), and visited in
+    that order, so a residual block reads main path, shortcut, Add, ReLU, however the code orders the
+    operands of its Add.
+    """
+    depths: dict[int, int] = {}
+
+    def depth(layer) -> int:
+        if id(layer) not in depths:
+            depths[id(layer)] = 1 + max((depth(p) for p in _parents(layer)), default=-1)
+        return depths[id(layer)]
+
+    order, seen = [], set()
+
+    def visit(layer) -> None:
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        parents = sorted(_parents(layer), key=depth, reverse=True)
+        for parent in parents:
+            visit(parent)
+        order.append((layer, parents))
+
+    for output in model.outputs:
+        visit(output._keras_history.operation)
+    return order
+
+
+def graph_table(model: keras.Model) -> list[LayerRow]:
+    """``checks.layer_table`` in canonical order, each row's settings with ``inputs``: the rows it reads."""
+    rows = {r.name: r for r in layer_table(model)}  # a ReLU folded into its Conv2D has no row of its own
+    graph = [(layer, parents) for layer, parents in canonical_layers(model) if layer.name in rows]
+    position = {layer.name: i for i, (layer, _) in enumerate(graph, start=1)}
+
+    def source(layer) -> int:
+        while layer.name not in position and _parents(layer):
+            layer = _parents(layer)[0]
+        return position.get(layer.name, 0)
+
+    return [
+        replace(rows[layer.name], config={**rows[layer.name].config, "inputs": _names(map(source, parents))})
+        for layer, parents in graph
+    ]
+
+
+def check_identity_block(fn) -> None:
+    """Check ``identity_block(X, f, filters, training=True, initializer=random_uniform)``."""
+    what = "identity_block"
+    for input_shape, f, filters, _ in IDENTITY_CASES:
+        model = _explained(what, build_model, fn, input_shape, f, filters)
+        _check_structure(what, model, block_table(input_shape, f, filters))
+    _check_values(what, fn, *IDENTITY_CASES[-1][:3])
+    passed(what)
+
+
+def check_convolutional_block(fn) -> None:
+    """Check ``convolutional_block(X, f, filters, s=2, training=True, initializer=glorot_uniform)``."""
+    what = "convolutional_block"
+    for input_shape, f, filters, s in CONVOLUTIONAL_CASES:
+        model = _explained(what, build_model, fn, input_shape, f, filters, s=s)
+        _check_structure(what, model, block_table(input_shape, f, filters, s))
+    _check_values(what, fn, *CONVOLUTIONAL_CASES[-1][:3], s=CONVOLUTIONAL_CASES[-1][3])
+    passed(what)
+
+
+def check_resnet50(fn, input_shape=(64, 64, 3), classes: int = 6) -> None:
+    """Check ``ResNet50(input_shape, classes)`` layer by layer; the first wrong layer is named."""
+    what = "ResNet50"
+    model = _explained(what, call_student, fn, input_shape=input_shape, classes=classes)
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(what, f"returned {type(model).__name__}, expected a keras.Model.", "end with `return model`.")
+    _check_structure(what, model, resnet50_table(input_shape, classes))
+    passed(what)
+
+
+def _explained(what: str, call, *args, **kwargs):
+    """``call(what, ...)``, e.g. ``build_model``; when an Add gets two shapes, the hint names the usual causes."""
+    try:
+        return call(what, *args, **kwargs)
+    except CheckFailed as failure:
+        if "incompatible shapes" in failure.problem:
+            raise CheckFailed(what, failure.problem, ADD_SHAPES_HINT) from failure.__cause__
+        raise
+
+
+def _check_structure(what: str, model: keras.Model, expected: list[LayerRow]) -> None:
+    """The residual connections first (they have the most specific hints), then the whole table."""
+    got = graph_table(model)
+    for i, add in enumerate(got, start=1):
+        if add.kind != "Add":
+            continue
+        where = f"layer {i} ({add.name})"
+        main, *shortcut = [got[_index(name)] if name != "input" else None for name in add.config["inputs"]]
+        if main is not None and main.kind == "ReLU":
+            raise CheckFailed(
+                what,
+                f"{where}: adds the output of a ReLU; the last ReLU comes after the Add.",
+                "add the shortcut to the output of the last BatchNormalization, then apply the ReLU: "
+                "a[l+2] = g(z[l+2] + a[l]).",
+            )
+        if shortcut and shortcut[0] is not None and shortcut[0].kind == "Conv2D":
+            raise CheckFailed(
+                what,
+                f"{where}: the shortcut comes straight from a Conv2D, without a BatchNormalization.",
+                "in the convolutional block, follow the shortcut's 1x1 Conv2D with "
+                "layers.BatchNormalization(axis=3)(X_shortcut, training=training) before the Add.",
+            )
+        readers = [r for r in got if f"layer {i}" in r.config["inputs"]]
+        if not any(r.kind == "ReLU" for r in readers):
+            raise CheckFailed(
+                what,
+                f"{where}: no ReLU follows the Add.",
+                "end the block with a ReLU after adding the shortcut: X = layers.Activation('relu')(X).",
+            )
+    compare_tables(what, got, expected, HINTS)
+
+
+def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None:
+    """Called on arrays, the block must give BatchNormalization's training or inference output as asked."""
+    constant = lambda seed=0: keras.initializers.Constant(0.1)  # noqa: E731 -- the course passes a lambda too
+    model = _explained(what, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D) and not np.allclose(keras.ops.convert_to_numpy(layer.kernel), 0.1):
+            raise CheckFailed(what, f"layer {layer.name} does not use `initializer`.", INITIALIZER_HINT)
+    X = np.random.default_rng(0).normal(1.0, 2.0, size=(3, *input_shape)).astype("float32")
+    for training in (False, True):  # inference first: a training-mode call updates the moving averages
+        got = call_student(what, fn, X, f, filters, training=training, initializer=constant, **kwargs)
+        got = keras.ops.convert_to_numpy(got)
+        expected = keras.ops.convert_to_numpy(model(X, training=training))
+        if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-4, atol=1e-4):
+            mode = "training mode (batch statistics)" if training else "inference mode (moving averages)"
+            raise CheckFailed(
+                what,
+                f"with training={training}, the output is not that of BatchNormalization in {mode}.",
+                TRAINING_HINT,
+            )
+
+
+def _parents(layer) -> list:
+    """The layers whose outputs this layer reads (none for an input layer)."""
+    inputs = layer.input if not isinstance(layer, keras.layers.InputLayer) else []
+    inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    return [tensor._keras_history.operation for tensor in inputs]
+
+
+def _names(positions) -> tuple:
+    return tuple("input" if p == 0 else f"layer {p}" for p in positions)
+
+
+def _index(name: str) -> int:
+    return int(name.removeprefix("layer ")) - 1
