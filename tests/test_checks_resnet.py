@@ -210,3 +210,10 @@ def test_the_check_reports_a_model_that_is_not_a_model():
     )
     with pytest.raises(CheckFailed, match="expected a keras.Model"):
         check("ResNet50", functions)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_an_unsolved_exercise_is_reported(name):
+    exercise = NOTEBOOK.parent / "exercises" / NOTEBOOK.name
+    with pytest.raises(CheckFailed, match="still raises NotImplementedError"):
+        check(name, load_functions(exercise))
