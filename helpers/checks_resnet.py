@@ -13,7 +13,16 @@ from dataclasses import replace
 import keras
 import numpy as np
 
-from helpers.checks import CheckFailed, LayerRow, build_model, call_student, compare_tables, layer_table, passed
+from helpers.checks import (
+    CheckFailed,
+    LayerRow,
+    build_model,
+    call_student,
+    check_array,
+    compare_tables,
+    layer_table,
+    passed,
+)
 from helpers.checks import expected_row as row
 
 HINTS = {
@@ -264,10 +273,10 @@ def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None
             raise CheckFailed(what, f"layer {layer.name} does not use `initializer`.", INITIALIZER_HINT)
     X = np.random.default_rng(0).normal(1.0, 2.0, size=(3, *input_shape)).astype("float32")
     for training in (False, True):  # inference first: a training-mode call updates the moving averages
-        got = call_student(what, fn, X, f, filters, training=training, initializer=constant, **kwargs)
-        got = keras.ops.convert_to_numpy(got)
         expected = keras.ops.convert_to_numpy(model(X, training=training))
-        if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-4, atol=1e-4):
+        got = call_student(what, fn, X, f, filters, training=training, initializer=constant, **kwargs)
+        got = check_array(what, got, expected.shape)
+        if not np.allclose(got, expected, rtol=1e-4, atol=1e-4):
             mode = "training mode (batch statistics)" if training else "inference mode (moving averages)"
             raise CheckFailed(
                 what,
