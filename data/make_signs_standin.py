@@ -3,7 +3,7 @@
 The course's ResNet assignment trains on 1,080 train / 120 test images of hands showing 0 to 5
 fingers, which we may not redistribute. This script renders real handwritten digits 0 to 5 (the
 1,797 images that scikit-learn ships, from the UCI "Optical Recognition of Handwritten Digits" set)
-in colour, at a random position, scale and rotation on a random smooth background, and writes them
+in a dark colour, at a random position, scale and rotation on a light shaded background, and writes them
 in the course's own HDF5 layout, so course code runs on them unchanged.
 
 No leakage: every source digit belongs to exactly one split (20 per class go to test); a train
@@ -44,40 +44,35 @@ def split_sources(labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndar
 
 
 def _background(rng: np.random.Generator) -> np.ndarray:
-    """A smooth colour gradient with a gentle low-frequency ripple, as float RGB in [0, 255]."""
+    """A light, gently shaded background (like a hand photographed against a wall), float RGB in [0, 255]."""
     yy, xx = np.mgrid[0:SIZE, 0:SIZE] / (SIZE - 1)
     angle = rng.uniform(0, 2 * np.pi)
     t = (np.cos(angle) * xx + np.sin(angle) * yy + 1.5) / 3
-    c0, c1 = rng.uniform(0, 255, size=(2, 3))
-    bg = c0 + (c1 - c0) * t[..., None]
-    fx, fy, phase = rng.uniform(1, 4), rng.uniform(1, 4), rng.uniform(0, 2 * np.pi)
-    ripple = 18 * np.sin(2 * np.pi * (fx * xx + fy * yy) + phase)
-    return np.clip(bg + ripple[..., None], 0, 255)
+    base = rng.uniform(150, 240, size=3)
+    shade = rng.uniform(-40, 40, size=3)
+    return np.clip(base + shade * t[..., None], 0, 255)
 
 
-def _foreground_colour(bg_mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random colour far enough from the background to stay readable."""
-    while True:
-        colour = rng.uniform(0, 255, size=3)
-        if np.linalg.norm(colour - bg_mean) > 150:
-            return colour
+def _foreground_colour(rng: np.random.Generator) -> np.ndarray:
+    """A dark colour of any hue, so the digit stands out from the light background."""
+    return rng.uniform(0, 110, size=3)
 
 
 def render(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Render one 8x8 digit (values 0..16) as a 64x64x3 uint8 image."""
-    side = int(rng.integers(26, 47))
+    side = int(rng.integers(32, 49))
     stretch = rng.uniform(0.85, 1.15)
     w, h = side, int(np.clip(round(side * stretch), 20, 56))
     glyph = Image.fromarray((digit / 16.0).astype(np.float32))
     glyph = glyph.resize((w, h), Image.Resampling.BICUBIC)
-    glyph = glyph.rotate(rng.uniform(-20, 20), resample=Image.Resampling.BILINEAR, expand=True)
+    glyph = glyph.rotate(rng.uniform(-15, 15), resample=Image.Resampling.BILINEAR, expand=True)
     mask = np.zeros((SIZE, SIZE), np.float32)
     g = np.clip(np.asarray(glyph) * 1.4, 0, 1)[:SIZE, :SIZE]
     top = int(rng.integers(0, SIZE - g.shape[0] + 1))
     left = int(rng.integers(0, SIZE - g.shape[1] + 1))
     mask[top : top + g.shape[0], left : left + g.shape[1]] = g
     bg = _background(rng)
-    fg = _foreground_colour(bg.mean(axis=(0, 1)), rng)
+    fg = _foreground_colour(rng)
     image = bg * (1 - mask[..., None]) + fg * mask[..., None]
     return np.round(image).astype(np.uint8)
 
