@@ -29,3 +29,6 @@ test: setup
 
 exercises: setup
 	$(BIN)/python -m helpers.exercises
+
+benchmark: setup
+	$(BIN)/python benchmarks/run.py

@@ -1,0 +1,239 @@
+"""Measure the course on this machine: notebook times, ResNet-50 training throughput and efficiency,
+and time to target accuracy. Prints a table and writes the same figures as JSON.
+
+    make benchmark                       # everything (about 10 minutes on 2 CPU cores)
+    .venv/bin/python benchmarks/run.py --only throughput,target
+    .venv/bin/python benchmarks/run.py --with-test-command   # also time `make test`
+
+The models come from the solution notebooks themselves (``helpers.exercises.load_functions``), so
+the benchmark measures exactly the code that students read.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+PARTS = ("notebooks", "throughput", "matmul", "target")
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    import keras
+    import tensorflow as tf
+
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if "model name" in line
+            ),
+            platform.processor() or platform.machine(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "gpus": len(tf.config.list_physical_devices("GPU")),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+def notebook_times() -> dict:
+    """Seconds to execute each solution notebook from a fresh kernel, as CI does."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    times = {}
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+        ).execute()
+        times[path.name] = round(time.perf_counter() - start, 1)
+        print(f"  {path.name}: {times[path.name]} s", flush=True)
+    return times
+
+
+def test_command_time() -> float:
+    """Seconds for the README's test command, `make test`, with the environment already set up."""
+    start = time.perf_counter()
+    subprocess.run(["make", "test"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return round(time.perf_counter() - start, 1)
+
+
+def training_throughput(model, batch_size: int, steps: int, warmup: int = 2) -> float:
+    """Images per second of ``model.train_on_batch`` on random data, after ``warmup`` steps."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.random((batch_size, *model.input_shape[1:]), dtype=np.float32)
+    y = np.eye(model.output_shape[-1], dtype=np.float32)[rng.integers(0, model.output_shape[-1], batch_size)]
+    if not model.compiled:
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+    for _ in range(warmup):
+        model.train_on_batch(x, y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return batch_size * steps / (time.perf_counter() - start)
+
+
+def throughput(batch_size: int, steps: int) -> dict:
+    """Our ResNet-50 (built from the notebook's blocks) against keras.applications.ResNet50."""
+    import keras
+
+    from helpers import costs
+    from helpers.exercises import load_functions
+
+    ours = load_functions(NOTEBOOKS / "02_residual_blocks.ipynb")["ResNet50"](input_shape=(64, 64, 3), classes=6)
+    reference = keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3), classes=6)
+    result = {"input": "64x64x3", "batch_size": batch_size}
+    models = {"ours": ours, "keras.applications": reference}
+    # Alternate the two models, twice each, and keep each one's best, so a busy moment hurts neither.
+    best = {name: 0.0 for name in models}
+    for _ in range(2):
+        for name, model in models.items():
+            best[name] = max(best[name], training_throughput(model, batch_size, steps))
+    for name, model in models.items():
+        macs = costs.total_mults(model)
+        # A training step costs about three forward passes (forward, and backward for inputs and weights).
+        result[name] = {
+            "images_per_s": round(best[name], 1),
+            "forward_macs_per_image": macs,
+            "training_gflops": round(6 * macs * best[name] / 1e9, 1),
+        }
+        print(f"  {name}: {best[name]:.1f} images/s", flush=True)
+    result["ratio"] = round(result["ours"]["images_per_s"] / result["keras.applications"]["images_per_s"], 2)
+    return result
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """The machine's own fp32 matrix-multiply speed through TensorFlow, in GFLOP/s."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    tf.matmul(a, b).numpy()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        c = tf.matmul(a, b)
+    c.numpy()
+    return round(2 * n**3 * repeats / (time.perf_counter() - start) / 1e9, 1)
+
+
+def lenet_time_to_target(target: float = 0.98, budgets=(5, 10, 15, 20, 30)) -> dict:
+    """Seconds of the classic-networks notebook's own LeNet-5 recipe (``train``) to reach ``target``.
+
+    The recipe decays its learning rate over the epochs it is given, so each budget is a full run
+    from fresh weights; the answer is the first budget whose test accuracy reaches the target.
+    """
+    import keras
+
+    from helpers import datasets
+    from helpers.exercises import load_functions
+
+    notebook = load_functions(NOTEBOOKS / "01_classic_networks.ipynb")
+    (x_train, y_train), (x_test, y_test) = datasets.load_digits()
+    notebook.update(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    for epochs in budgets:
+        keras.utils.set_random_seed(0)
+        model = notebook["LeNet5"]()
+        _, seconds = notebook["train"](model, epochs=epochs)
+        _, accuracy = notebook["test_accuracy"](model)
+        print(f"  LeNet-5, {epochs} epochs: {accuracy:.1%} in {seconds:.1f} s", flush=True)
+        if accuracy >= target:
+            return {"seconds": round(seconds, 1), "epochs": epochs, "accuracy": round(float(accuracy), 4)}
+    return {"seconds": None, "epochs": epochs, "accuracy": round(float(accuracy), 4)}
+
+
+def targets() -> dict:
+    """LeNet-5 on the digits (>= 98%) and the ResNet notebook's model on the 6-class set (>= 90%)."""
+    return {
+        "LeNet-5, digits, >= 98%": lenet_time_to_target(),
+    }
+
+
+def table(results: dict) -> str:
+    """The results as a Markdown table, as the README shows them."""
+    lines = ["| measure | value |", "|---|---|"]
+    m = results["machine"]
+    lines.append(
+        f"| machine | {m['cpu']}, {m['cores']} cores, {m['gpus']} GPU, TF {m['tensorflow']}, Keras {m['keras']} |"
+    )
+    for name, seconds in results.get("notebooks", {}).items():
+        lines.append(f"| notebook `{name}` | {seconds} s |")
+    if "test_command_s" in results:
+        lines.append(f"| `make test` (set-up done) | {results['test_command_s']} s |")
+    if "throughput" in results:
+        t = results["throughput"]
+        for name in ("ours", "keras.applications"):
+            lines.append(
+                f"| ResNet-50 training, {name} ({t['input']}, batch {t['batch_size']}) | "
+                f"{t[name]['images_per_s']} images/s, {t[name]['training_gflops']} GFLOP/s |"
+            )
+        lines.append(f"| throughput ratio, ours / keras.applications | {t['ratio']} |")
+    if "matmul_gflops" in results:
+        lines.append(f"| fp32 matmul (2048x2048) | {results['matmul_gflops']} GFLOP/s |")
+        if "throughput" in results:
+            share = results["throughput"]["ours"]["training_gflops"] / results["matmul_gflops"]
+            lines.append(f"| ResNet-50 training efficiency vs matmul | {share:.0%} |")
+    for name, r in results.get("targets", {}).items():
+        value = f"{r['seconds']} s ({r['epochs']} epochs, {r['accuracy']:.1%})" if r["seconds"] else "not reached"
+        lines.append(f"| time to target: {name} | {value} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS}")
+    parser.add_argument("--with-test-command", action="store_true", help="also time `make test`")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=10, help="timed training steps per model")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
+    args = parser.parse_args(argv)
+    parts = set(args.only.split(","))
+    if unknown := parts - set(PARTS):
+        parser.error(f"unknown parts {sorted(unknown)}; choose from {PARTS}")
+
+    import helpers
+
+    helpers.start(seed=0)
+    results = {"machine": machine()}
+    if "notebooks" in parts:
+        print("Executing notebooks ...", flush=True)
+        results["notebooks"] = notebook_times()
+    if args.with_test_command:
+        print("Running `make test` ...", flush=True)
+        results["test_command_s"] = test_command_time()
+    if "throughput" in parts:
+        print("ResNet-50 training throughput ...", flush=True)
+        results["throughput"] = throughput(args.batch_size, args.steps)
+    if "matmul" in parts:
+        results["matmul_gflops"] = matmul_gflops()
+    if "target" in parts:
+        print("Time to target accuracy ...", flush=True)
+        results["targets"] = targets()
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(table(results))
+    print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
