@@ -193,7 +193,8 @@ def resnet_time_to_target(target: float = 0.90, epochs: int = 12, batch_size: in
     stop = StopAtTarget(target)
     model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, validation_data=(x_test, y_test),
               callbacks=[stop], verbose=0)  # fmt: skip
-    result = {"seconds": stop.seconds and round(stop.seconds, 1), "epochs": stop.epochs, "accuracy": stop.accuracy}
+    result = {"seconds": stop.seconds and round(stop.seconds, 1), "epochs": stop.epochs}
+    result["accuracy"] = round(float(stop.accuracy), 4)
     print(f"  small ResNet: {result}", flush=True)
     return result
 
