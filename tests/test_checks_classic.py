@@ -1,37 +1,25 @@
 """The checks of 01_classic_networks pass on the notebook's solutions and catch typical mistakes."""
 
-import re
-from pathlib import Path
+import functools
 
 import pytest
+from exercise_checks import assert_names_mistake, assert_passes, assert_reports_stub
+from exercise_checks import student as notebook_student
 
-from helpers.checks import CheckFailed
 from helpers.checks_classic import check_lenet5, check_vgg16, check_vgg_block
-from helpers.exercises import load_functions
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01_classic_networks.ipynb"
+student = functools.partial(notebook_student, "01_classic_networks.ipynb")
 CHECKS = {"LeNet5": check_lenet5, "vgg_block": check_vgg_block, "VGG16": check_vgg16}
-
-
-def student(name: str, edits=()):
-    """The notebook's own function `name`, with `edits` planted in its source."""
-    return load_functions(NOTEBOOK, replace={name: list(edits)} if edits else None)[name]
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_check_passes_on_the_solution(name, capsys):
-    CHECKS[name](student(name))
-    assert capsys.readouterr().out == f"✔ {name}: all checks passed.\n"
+    assert_passes(CHECKS[name], student(name), name, capsys)
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_stub_gets_the_not_implemented_hint(name):
-    def stub(*args, **kwargs):
-        raise NotImplementedError()
-
-    with pytest.raises(CheckFailed, match="still raises NotImplementedError") as info:
-        CHECKS[name](stub)
-    assert "YOUR CODE HERE" in info.value.hint
+    assert_reports_stub(CHECKS[name])
 
 
 FLATTEN = '    x = layers.Flatten(name="flatten")(x)\n'
@@ -92,11 +80,7 @@ MISTAKES = [
 
 @pytest.mark.parametrize("name, edit, message, hint", MISTAKES, ids=[f"{m[0]}:{m[3]}" for m in MISTAKES])
 def test_check_names_the_typical_mistake(name, edit, message, hint):
-    with pytest.raises(CheckFailed) as info:
-        CHECKS[name](student(name, [edit]))
-    assert info.value.what == name
-    assert re.search(message, info.value.problem), info.value.problem
-    assert hint in info.value.hint, info.value.hint
+    assert_names_mistake(CHECKS[name], student(name, [edit]), name, message, hint)
 
 
 def test_separate_activation_layers_are_a_correct_alternative(capsys):

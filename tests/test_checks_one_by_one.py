@@ -1,15 +1,11 @@
 """The checks of 04_one_by_one_convolutions pass on the notebook's solutions and catch typical mistakes."""
 
-import re
-from pathlib import Path
-
 import pytest
+from exercise_checks import assert_names_mistake, assert_passes, assert_reports_stub, student
 
-from helpers.checks import CheckFailed
 from helpers.checks_one_by_one import check_bottleneck, check_conv_multiplications, check_pointwise_conv
-from helpers.exercises import load_functions
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_one_by_one_convolutions.ipynb"
+NOTEBOOK = "04_one_by_one_convolutions.ipynb"
 CHECKS = {
     "pointwise_conv": check_pointwise_conv,
     "bottleneck": check_bottleneck,
@@ -19,18 +15,12 @@ CHECKS = {
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_check_passes_on_the_solution(name, capsys):
-    CHECKS[name](load_functions(NOTEBOOK)[name])
-    assert capsys.readouterr().out == f"✔ {name}: all checks passed.\n"
+    assert_passes(CHECKS[name], student(NOTEBOOK, name), name, capsys)
 
 
-@pytest.mark.parametrize("name", ["pointwise_conv", "bottleneck", "conv_multiplications"])
+@pytest.mark.parametrize("name", CHECKS)
 def test_stub_gets_the_not_implemented_hint(name):
-    def stub(*args, **kwargs):
-        raise NotImplementedError()
-
-    with pytest.raises(CheckFailed, match="still raises NotImplementedError") as info:
-        CHECKS[name](stub)
-    assert "YOUR CODE HERE" in info.value.hint
+    assert_reports_stub(CHECKS[name])
 
 
 MISTAKES = [
@@ -62,12 +52,7 @@ MISTAKES = [
 
 @pytest.mark.parametrize("name, edit, message, hint", MISTAKES, ids=[f"{m[0]}:{m[3]}" for m in MISTAKES])
 def test_check_names_the_typical_mistake(name, edit, message, hint):
-    student = load_functions(NOTEBOOK, replace={name: [edit]})[name]
-    with pytest.raises(CheckFailed) as info:
-        CHECKS[name](student)
-    assert info.value.what == name
-    assert re.search(message, info.value.problem), info.value.problem
-    assert hint in info.value.hint, info.value.hint
+    assert_names_mistake(CHECKS[name], student(NOTEBOOK, name, [edit]), name, message, hint)
 
 
 def test_separate_relu_layers_are_a_correct_alternative(capsys):
@@ -75,5 +60,5 @@ def test_separate_relu_layers_are_a_correct_alternative(capsys):
         ('kernel_size=1, activation="relu")(x)', "kernel_size=1)(x)\n    x = layers.ReLU()(x)"),
         ('padding="same", activation="relu")(x)', 'padding="same")(x)\n    x = layers.Activation("relu")(x)'),
     ]
-    check_bottleneck(load_functions(NOTEBOOK, replace={"bottleneck": edits})["bottleneck"])
+    check_bottleneck(student(NOTEBOOK, "bottleneck", edits))
     assert "all checks passed" in capsys.readouterr().out
