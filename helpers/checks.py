@@ -174,10 +174,6 @@ class LayerRow:
     params: int
     config: dict = field(default_factory=dict)
 
-    def describe(self) -> str:
-        settings = " ".join(f"{k}={v!r}" for k, v in self.config.items())
-        return f"{self.kind} {'x'.join(map(str, self.output_shape))} {settings}".strip()
-
 
 def layer_table(model: keras.Model) -> list[LayerRow]:
     """One row per layer (input layers left out): kind, output shape, parameters and key settings.

@@ -230,9 +230,6 @@ def test_layer_table_rows():
         "activation": "linear",
         "use_bias": True,
     }
-    assert row.describe() == (
-        "Conv2D 4x4x4 filters=4 kernel_size=(3, 3) strides=(2, 2) padding='same' activation='linear' use_bias=True"
-    )
 
 
 # --- comparing models -----------------------------------------------------------------------------
