@@ -33,6 +33,16 @@ FACTS = {
         "1,080": "the course's training set size",
         "255": "the largest 8-bit pixel value",
     },
+    "01_classic_networks": {
+        "50": "ResNet-50, named by He et al. 2015, Deep residual learning (notebook 02)",
+        "60": "LeNet-5's about 60 thousand parameters (the course's lecture) and AlexNet's about 60 million "
+        "(Krizhevsky et al. 2012, section 1)",
+        "138": "VGG-16's 138 million parameters (Simonyan & Zisserman 2014, Table 2)",
+        "1,516": "the trainable parameters of LeNet-5's partially connected C3 (LeCun et al. 1998, section II.B)",
+        "1,797": "the images of scikit-learn's bundled digits (sklearn.datasets.load_digits documentation)",
+        "4,096": "the units of AlexNet's and VGG-16's hidden dense layers (Krizhevsky et al. 2012; "
+        "Simonyan & Zisserman 2014)",
+    },
 }
 
 
