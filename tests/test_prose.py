@@ -43,6 +43,10 @@ FACTS = {
         "4,096": "the units of AlexNet's and VGG-16's hidden dense layers (Krizhevsky et al. 2012; "
         "Simonyan & Zisserman 2014)",
     },
+    "02_residual_blocks": {
+        "48": "ResNet-50's 16 bottleneck blocks of 3 convolutions (He et al. 2015, Table 1)",
+        "0.99": "the default momentum of keras.layers.BatchNormalization (Keras API documentation)",
+    },
 }
 
 
