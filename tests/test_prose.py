@@ -47,6 +47,13 @@ FACTS = {
         "48": "ResNet-50's 16 bottleneck blocks of 3 convolutions (He et al. 2015, Table 1)",
         "0.99": "the default momentum of keras.layers.BatchNormalization (Keras API documentation)",
     },
+    "03_why_residuals_work": {
+        "10": "CIFAR-10, the data set of He et al. 2015, section 4.2",
+        "50": "ResNet-50, named by He et al. 2015",
+        "0.1": "the learning rate of He et al. 2015 on CIFAR-10 (section 4.2)",
+        "0.0001": "the weight decay of He et al. 2015 on CIFAR-10 (section 4.2)",
+        "64,000": "the iterations of He et al. 2015 on CIFAR-10 (section 4.2: 64k)",
+    },
 }
 
 
