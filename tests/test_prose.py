@@ -32,9 +32,9 @@ FACTS = {
         "1,000": "ImageNet's classes",
         "1,080": "the course's training set size",
         "255": "the largest 8-bit pixel value",
+        "50": "ResNet-50, named by He et al. 2015",
     },
     "01_classic_networks": {
-        "50": "ResNet-50, named by He et al. 2015, Deep residual learning (notebook 02)",
         "60": "LeNet-5's about 60 thousand parameters (the course's lecture) and AlexNet's about 60 million "
         "(Krizhevsky et al. 2012, section 1)",
         "138": "VGG-16's 138 million parameters (Simonyan & Zisserman 2014, Table 2)",
@@ -49,7 +49,6 @@ FACTS = {
     },
     "03_why_residuals_work": {
         "10": "CIFAR-10, the data set of He et al. 2015, section 4.2",
-        "50": "ResNet-50, named by He et al. 2015",
         "0.1": "the learning rate of He et al. 2015 on CIFAR-10 (section 4.2)",
         "0.0001": "the weight decay of He et al. 2015 on CIFAR-10 (section 4.2)",
         "64,000": "the iterations of He et al. 2015 on CIFAR-10 (section 4.2: 64k)",
