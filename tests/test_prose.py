@@ -53,6 +53,9 @@ FACTS = {
         "0.0001": "the weight decay of He et al. 2015 on CIFAR-10 (section 4.2)",
         "64,000": "the iterations of He et al. 2015 on CIFAR-10 (section 4.2: 64k)",
     },
+    "05_inception": {
+        "1.5": "GoogLeNet's budget of 1.5 billion multiply-adds at inference (Szegedy et al. 2014, section 1)",
+    },
 }
 
 
