@@ -35,8 +35,8 @@ FACTS = {
         "50": "ResNet-50, named by He et al. 2015",
     },
     "01_classic_networks": {
-        "60": "LeNet-5's about 60 thousand parameters (the course's lecture) and AlexNet's about 60 million "
-        "(Krizhevsky et al. 2012, section 1)",
+        "60": "LeNet-5's about 60 thousand parameters (LeCun et al. 1998; the course's lecture) and AlexNet's "
+        "60 million (Krizhevsky et al. 2012, abstract)",
         "138": "VGG-16's 138 million parameters (Simonyan & Zisserman 2014, Table 2)",
         "1,516": "the trainable parameters of LeNet-5's partially connected C3 (LeCun et al. 1998, section II.B)",
         "1,797": "the images of scikit-learn's bundled digits (sklearn.datasets.load_digits documentation)",
