@@ -108,19 +108,24 @@ def _read(path: Path) -> nbformat.NotebookNode | None:
         return None
 
 
-def _generated_unchanged(path: Path) -> bool:
-    """True if the notebook at ``path`` holds exactly the cells the generator wrote into it."""
+def edited(path: Path) -> bool:
+    """True if the notebook at ``path`` holds anything the generator did not write (or is not a notebook)."""
     nb = _read(path)
-    return nb is not None and nb.metadata.get(FINGERPRINT) == fingerprint(nb)
+    return nb is None or nb.metadata.get(FINGERPRINT) != fingerprint(nb)
 
 
 def _changes(notebooks_dir: Path) -> tuple[dict[Path, nbformat.NotebookNode], list[Path]]:
-    """Exercise notebooks to write (missing or out of date) and to delete (their solution is gone)."""
+    """Exercise notebooks to write and to delete.
+
+    To write: missing, or generated from another version of the solution (their recorded fingerprint
+    differs from that of what the generator makes now). An up-to-date notebook that someone has
+    edited since is not stale. To delete: those whose solution notebook is gone.
+    """
     wanted = generate(notebooks_dir)
     to_write = {}
     for path, nb in wanted.items():
         found = _read(path) if path.exists() else None
-        if found is None or cells_key(found) != cells_key(nb):
+        if found is None or found.metadata.get(FINGERPRINT) != nb.metadata[FINGERPRINT]:
             to_write[path] = nb
     leftovers = sorted(set((notebooks_dir / "exercises").glob("*.ipynb")) - set(wanted))
     return to_write, leftovers
@@ -130,6 +135,11 @@ def stale(notebooks_dir: Path = NOTEBOOKS) -> list[str]:
     """Names of exercise notebooks that are missing, out of date, or left from a deleted solution."""
     to_write, leftovers = _changes(notebooks_dir)
     return sorted([path.name for path in to_write] + [path.name for path in leftovers])
+
+
+def edited_names(notebooks_dir: Path = NOTEBOOKS) -> list[str]:
+    """Names of exercise notebooks that hold edits (a student's answers, say), up to date or not."""
+    return sorted(path.name for path in (notebooks_dir / "exercises").glob("*.ipynb") if edited(path))
 
 
 def unmarked(notebooks_dir: Path = NOTEBOOKS) -> list[str]:
@@ -159,11 +169,11 @@ def write_all(notebooks_dir: Path = NOTEBOOKS, force: bool = False) -> list[Path
     generator did not write (unless ``force``).
     """
     to_write, leftovers = _changes(notebooks_dir)
-    edited = [path for path in [*to_write, *leftovers] if path.exists() and not _generated_unchanged(path)]
-    if edited and not force:
+    holding_work = [path for path in [*to_write, *leftovers] if path.exists() and edited(path)]
+    if holding_work and not force:
         raise WouldLoseWork(
             "these notebooks hold changes the generator did not make: "
-            + ", ".join(str(path) for path in sorted(edited))
+            + ", ".join(str(path) for path in sorted(holding_work))
         )
     (notebooks_dir / "exercises").mkdir(exist_ok=True)
     for leftover in leftovers:
@@ -220,7 +230,7 @@ def load_functions(notebook: str | Path, replace: dict | None = None) -> dict:
     return namespace
 
 
-def main(argv=None) -> int:
+def main(argv=None, notebooks_dir: Path = NOTEBOOKS) -> int:
     parser = argparse.ArgumentParser(description="Make notebooks/exercises/ from the solution notebooks.")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--check", action="store_true", help="only report what is out of date; exit 1 if any")
@@ -228,27 +238,30 @@ def main(argv=None) -> int:
     action.add_argument("--work", type=Path, metavar="DIR", help="copy the exercises DIR does not have yet into DIR")
     parser.add_argument("--force", action="store_true", help="overwrite exercise notebooks even if they were edited")
     args = parser.parse_args(argv)
-    root = NOTEBOOKS.parent
+    root = notebooks_dir.parent
     try:
         if args.work:
-            copied = copy_to_work(args.work)
+            copied = copy_to_work(args.work, notebooks_dir / "exercises")
             for path in copied:
                 print(f"copied {path}")
             print(f"{args.work}: {len(copied)} new exercise notebook(s); your existing notebooks were not touched.")
             return 0
         if args.mark:
-            for path in mark_all():
+            for path in mark_all(notebooks_dir):
                 print(f"marked {path.relative_to(root)}")
             return 0
         if args.check:
-            problems = [f"nbgrader metadata out of date: notebooks/{name}" for name in unmarked()]
-            problems += [f"stale: notebooks/exercises/{name}" for name in stale()]
+            problems = [f"nbgrader metadata out of date: notebooks/{name}" for name in unmarked(notebooks_dir)]
+            if not problems:  # exercises can only be made from marked notebooks
+                problems = [f"stale: notebooks/exercises/{name}" for name in stale(notebooks_dir)]
             for problem in problems:
                 print(problem)
+            for name in edited_names(notebooks_dir):
+                print(f"note: notebooks/exercises/{name} holds edits; the generator never overwrites them")
             if problems:
                 print("Run `python -m helpers.exercises --mark`, then `python -m helpers.exercises`.")
             return 1 if problems else 0
-        for path in write_all(force=args.force):
+        for path in write_all(notebooks_dir, force=args.force):
             print(f"wrote {path.relative_to(root)}")
         return 0
     except (MarkerError, grading.MarkError) as err:
