@@ -32,15 +32,12 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions, LockCells
 
 from helpers import grading
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 BANNER_ID = "exercise-banner"
 FINGERPRINT = "exercise_fingerprint"  # notebook metadata key: sha256 of the generated cells
-# nbgrader's generate_assignment runs these (with gradebook steps in between) in this order.
-STRIPPING = (LockCells, ClearSolutions, ClearOutput, ClearHiddenTests)
 BANNER = """**Exercise version** of `{name}`. Replace each `# YOUR CODE HERE` / `raise NotImplementedError()`
 with your code, run the cell, then run the check cell below it (check cells are read-only).
 
@@ -73,10 +70,13 @@ def fingerprint(nb: nbformat.NotebookNode) -> str:
 
 def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """The exercise version of a solution notebook, stripped by nbgrader's preprocessors, with a banner on top."""
+    # nbgrader is an instructor's dependency (requirements-instructor.txt); load_functions() works without it.
+    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions, LockCells
+
     exercise = copy.deepcopy(solution)
     resources = {"language": "python"}
-    for preprocessor in STRIPPING:
-        step = preprocessor(enforce_metadata=True) if preprocessor is not LockCells else preprocessor()
+    # nbgrader's generate_assignment runs these, in this order, with gradebook steps in between.
+    for step in (LockCells(), ClearSolutions(enforce_metadata=True), ClearOutput(), ClearHiddenTests()):
         for index, cell in enumerate(exercise.cells):
             try:
                 step.preprocess_cell(cell, resources, index)
