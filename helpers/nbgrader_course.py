@@ -11,10 +11,12 @@ row per student, notebook and exercise, with a status that says why a score is m
 """
 
 import argparse
+import copy
 import csv
 import sys
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
@@ -53,6 +55,23 @@ def init_course(root: Path, notebooks_dir: Path = NOTEBOOKS, force: bool = False
         target.write_bytes(content)
         written.append(target)
     return written, kept
+
+
+def answered(release: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A reference submission: the release notebook with each solution cell answered from the solution notebook.
+
+    It must get full marks; the grading test and the grading benchmark hand it in.
+    """
+    answers = {
+        cell.metadata.nbgrader.grade_id: "\n".join(line for line in cell.source.splitlines() if "SOLUTION" not in line)
+        for cell in solution.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+    submission = copy.deepcopy(release)
+    for cell in submission.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = answers[cell.metadata.nbgrader.grade_id]
+    return submission
 
 
 class ExerciseCsvExport(ExportPlugin):
