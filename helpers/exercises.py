@@ -46,8 +46,8 @@ To go on, solve it, or click the cell below it and use *Run → Run Selected Cel
 (or run the cells one by one with Shift+Enter).
 
 Work on your own copy: `make course` copies every exercise notebook you do not have yet into `work/`,
-which `git pull` and regeneration never touch. This file is generated from `notebooks/{name}` by
-`python -m helpers.exercises`; edit the solution notebook, not this one."""
+which `git pull` and regeneration never touch. (`notebooks/exercises/{name}` is generated from the
+solution notebook `notebooks/{name}` by `python -m helpers.exercises`; maintainers edit the solution.)"""
 
 
 class MarkerError(ValueError):

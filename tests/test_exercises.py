@@ -84,7 +84,7 @@ def test_make_exercise_stubs_solutions_hides_tests_clears_outputs_and_adds_the_b
     exercise = exercises.make_exercise(solution, "01_double.ipynb")
     banner = exercise.cells[0]
     assert banner.cell_type == "markdown" and banner.id == exercises.BANNER_ID
-    assert "`01_double.ipynb`" in banner.source and "edit the solution notebook" in banner.source
+    assert "`notebooks/01_double.ipynb`" in banner.source and "maintainers edit the solution" in banner.source
     assert "Run All" in banner.source and "Run Selected Cell and All Below" in banner.source
     assert "NotImplementedError" in banner.source and "work/" in banner.source
     assert [cell.source for cell in exercise.cells[1:3]] == ["# Doubling", HEADING]
