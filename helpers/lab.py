@@ -1,6 +1,8 @@
 """Open the course in JupyterLab, wherever you are: as root, on a machine without a screen, with your options.
 
-``make course`` runs ``python -m helpers.lab``; options after it go to JupyterLab as they are::
+Your work lives in ``work/`` (git-ignored): each exercise notebook you do not have there yet is copied
+in first, and one you have is never touched. ``make course`` runs ``python -m helpers.lab``; options
+after it go to JupyterLab as they are::
 
     make course                          # opens a browser tab where there is a screen
     make course ARGS="--port=8890"       # any JupyterLab option
@@ -12,7 +14,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from helpers.exercises import copy_to_work
+
 ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "work"
 
 
 def has_screen(environ=os.environ, platform: str = sys.platform) -> bool:
@@ -20,7 +25,7 @@ def has_screen(environ=os.environ, platform: str = sys.platform) -> bool:
     return not platform.startswith("linux") or bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
 
 
-def lab_command(args: list[str], *, is_root: bool, screen: bool, folder: Path = ROOT / "notebooks") -> list[str]:
+def lab_command(args: list[str], *, is_root: bool, screen: bool, folder: Path = WORK) -> list[str]:
     """The ``jupyter lab`` command line for this machine.
 
     Arguments:
@@ -40,6 +45,8 @@ def lab_command(args: list[str], *, is_root: bool, screen: bool, folder: Path = 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    copied = copy_to_work(WORK)
+    print(f"Your work: {WORK} ({len(copied)} exercise notebook(s) copied in; those you had are untouched).", flush=True)
     screen = has_screen()
     command = lab_command(args, is_root=hasattr(os, "geteuid") and os.geteuid() == 0, screen=screen)
     if not screen:

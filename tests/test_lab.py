@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 )
 def test_the_command_adds_what_this_machine_needs(is_root, screen, added):
     command = lab_command(["--port=8890"], is_root=is_root, screen=screen)
-    assert command[1:3] == ["lab", f"--notebook-dir={ROOT / 'notebooks'}"]
+    assert command[1:3] == ["lab", f"--notebook-dir={ROOT / 'work'}"]
     assert command[3:] == [*added, "--port=8890"]
 
 
