@@ -13,21 +13,23 @@ lectures use (a 5x5 'same' convolution from 28x28x192 to 32 channels costs 120,4
 Parameters are Keras's own ``layer.count_params()``, so they always agree with ``model.summary()``.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import prod
 
 import keras
 
 
 @dataclass(frozen=True)
-class LayerCost:
-    """One row of a cost table."""
+class LayerRow:
+    """One layer of a model: a row of a cost table, and of the layer tables the exercise checks compare
+    (``helpers.checks.graph``), which also fill ``config`` with the layer's key settings."""
 
     name: str
     kind: str
     output_shape: tuple
     params: int
-    mults: int
+    mults: int = 0
+    config: dict = field(default_factory=dict)
 
 
 def conv_mults(output_shape, kernel_size, in_channels: int, groups: int = 1) -> int:
@@ -41,17 +43,17 @@ def conv_mults(output_shape, kernel_size, in_channels: int, groups: int = 1) -> 
     return h * w * filters * kh * kw * (in_channels // groups)
 
 
-def layer_cost(layer: keras.layers.Layer) -> LayerCost:
+def layer_cost(layer: keras.layers.Layer) -> LayerRow:
     """Parameters and multiplications of one built layer of a functional or Sequential model."""
     out_shape = _shape(layer.output)
     in_shape = _shape(layer.input) if not isinstance(layer, keras.layers.InputLayer) else out_shape
-    return LayerCost(
-        layer.name, type(layer).__name__, out_shape, layer.count_params(), _mults(layer, in_shape, out_shape)
+    return LayerRow(
+        layer.name, type(layer).__name__, out_shape, layer.count_params(), layer_mults(layer, in_shape, out_shape)
     )
 
 
-def model_costs(model: keras.Model) -> list[LayerCost]:
-    """One ``LayerCost`` per layer; layers of nested models are listed in place of the model."""
+def model_costs(model: keras.Model) -> list[LayerRow]:
+    """One ``LayerRow`` per layer; layers of nested models are listed in place of the model."""
     rows = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -91,7 +93,8 @@ def _shape(tensor) -> tuple:
     return tuple(tensor.shape[1:])
 
 
-def _mults(layer, in_shape: tuple, out_shape: tuple) -> int:
+def layer_mults(layer, in_shape: tuple, out_shape: tuple) -> int:
+    """Multiplications of one call of ``layer`` from ``in_shape`` to ``out_shape`` (batch axis left out)."""
     L = keras.layers
     if isinstance(layer, L.DepthwiseConv2D):
         return prod(out_shape) * prod(layer.kernel_size)

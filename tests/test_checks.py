@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from keras import layers
 
-from helpers import checks
+from helpers.checks import core, graph, tables
 
 
-def caught(fn, *args, **kwargs) -> checks.CheckFailed:
-    with pytest.raises(checks.CheckFailed) as info:
+def caught(fn, *args, **kwargs) -> core.CheckFailed:
+    with pytest.raises(core.CheckFailed) as info:
         fn(*args, **kwargs)
     return info.value
 
@@ -20,7 +20,7 @@ def caught(fn, *args, **kwargs) -> checks.CheckFailed:
 
 
 def test_check_failed_message_and_hint():
-    error = checks.CheckFailed("identity_block", "layer 3 (conv2d): expected padding='same'.", "use 'same'.")
+    error = core.CheckFailed("identity_block", "layer 3 (conv2d): expected padding='same'.", "use 'same'.")
     assert isinstance(error, AssertionError)
     assert str(error) == "identity_block: layer 3 (conv2d): expected padding='same'.\n  Hint: use 'same'."
     assert (error.what, error.problem, error.hint) == (
@@ -28,16 +28,16 @@ def test_check_failed_message_and_hint():
         "layer 3 (conv2d): expected padding='same'.",
         "use 'same'.",
     )
-    assert str(checks.CheckFailed("f", "returned None.")) == "f: returned None."
+    assert str(core.CheckFailed("f", "returned None.")) == "f: returned None."
 
 
 def test_check_failed_shows_one_red_line_in_jupyter_instead_of_a_traceback():
-    error = checks.CheckFailed("f", "returned None.", "return it.")
+    error = core.CheckFailed("f", "returned None.", "return it.")
     assert error._render_traceback_() == ["\x1b[31m✘ f: returned None.\n  Hint: return it.\x1b[0m"]
 
 
 def test_passed_prints_the_uniform_line(capsys):
-    checks.passed("conv_block")
+    core.passed("conv_block")
     assert capsys.readouterr().out == "✔ conv_block: all checks passed.\n"
 
 
@@ -57,7 +57,7 @@ def student_multiline_error():
 
 
 def test_call_student_passes_arguments_and_returns_the_result():
-    assert checks.call_student("f", lambda a, b=0: a + b, 2, b=3) == 5
+    assert core.call_student("f", lambda a, b=0: a + b, 2, b=3) == 5
 
 
 def test_call_student_on_the_stub():
@@ -65,41 +65,41 @@ def test_call_student_on_the_stub():
         # YOUR CODE HERE
         raise NotImplementedError()
 
-    error = caught(checks.call_student, "f", stub, 1)
+    error = caught(core.call_student, "f", stub, 1)
     assert error.problem == "still raises NotImplementedError."
     assert "# YOUR CODE HERE" in error.hint
 
 
 def test_call_student_names_the_error_and_the_students_line():
-    error = caught(checks.call_student, "f", student_indexing, np.zeros((2, 2)))
+    error = caught(core.call_student, "f", student_indexing, np.zeros((2, 2)))
     assert error.problem == "raised IndexError: tuple index out of range (in student_indexing: `return x.shape[5]`)"
     assert isinstance(error.__cause__, IndexError), "the original traceback stays reachable"
 
 
 def test_call_student_points_at_the_students_line_not_inside_keras():
-    error = caught(checks.call_student, "f", student_conv, keras.Input((4,)))
+    error = caught(core.call_student, "f", student_conv, keras.Input((4,)))
     assert error.problem.startswith("raised ValueError: ")
     assert error.problem.endswith("(in student_conv: `return layers.Conv2D(8, 3)(x)`)")
 
 
 def test_call_student_keeps_the_first_line_of_a_long_message():
-    error = caught(checks.call_student, "f", student_multiline_error)
+    error = caught(core.call_student, "f", student_multiline_error)
     assert error.problem == "raised ValueError: first line (in student_multiline_error: " + (
         '`raise ValueError("first line\\nsecond line")`)'
     )
 
 
 def test_call_student_lets_a_check_failure_through():
-    original = checks.CheckFailed("inner", "went wrong.")
+    original = core.CheckFailed("inner", "went wrong.")
 
     def nested_check():
         raise original
 
-    assert caught(checks.call_student, "outer", nested_check) is original
+    assert caught(core.call_student, "outer", nested_check) is original
 
 
 def test_build_model_wraps_the_students_output():
-    model = checks.build_model("block", lambda x, units: layers.Dense(units)(x), (3,), 2)
+    model = core.build_model("block", lambda x, units: layers.Dense(units)(x), (3,), 2)
     assert model.input_shape == (None, 3) and model.output_shape == (None, 2)
 
 
@@ -114,7 +114,7 @@ def test_build_model_wraps_the_students_output():
     ids=["None", "list", "numpy array", "a layer"],
 )
 def test_build_model_refuses_what_is_not_a_tensor(returns, problem):
-    assert re.match(problem, caught(checks.build_model, "block", returns, (3,)).problem)
+    assert re.match(problem, caught(core.build_model, "block", returns, (3,)).problem)
 
 
 def tiny_model(input_shape=(3,), classes=2):
@@ -123,12 +123,12 @@ def tiny_model(input_shape=(3,), classes=2):
 
 
 def test_call_model_function_returns_the_students_model():
-    model = checks.call_model_function("Net", tiny_model, input_shape=(4,), classes=3)
+    model = core.call_model_function("Net", tiny_model, input_shape=(4,), classes=3)
     assert model.input_shape == (None, 4) and model.output_shape == (None, 3)
 
 
 def test_call_model_function_refuses_a_tensor():
-    failure = caught(checks.call_model_function, "Net", lambda: keras.Input((3,)))
+    failure = caught(core.call_model_function, "Net", lambda: keras.Input((3,)))
     assert failure.problem == "returned a KerasTensor, expected a keras.Model."
     assert "return keras.Model(inputs, outputs)" in failure.hint
 
@@ -137,9 +137,9 @@ def test_call_model_function_refuses_a_tensor():
 
 
 def test_check_array_returns_numpy():
-    got = checks.check_array("f", keras.ops.ones((2, 3)), (2, 3))
+    got = core.check_array("f", keras.ops.ones((2, 3)), (2, 3))
     assert isinstance(got, np.ndarray) and got.shape == (2, 3)
-    assert checks.check_array("f", np.arange(3), (3,), dtype_kind="iu").dtype.kind == "i"
+    assert core.check_array("f", np.arange(3), (3,), dtype_kind="iu").dtype.kind == "i"
 
 
 @pytest.mark.parametrize(
@@ -154,19 +154,19 @@ def test_check_array_returns_numpy():
     ids=["None", "list", "float", "transposed", "bool"],
 )
 def test_check_array_failures(got, problem):
-    assert caught(checks.check_array, "f", got, (2, 3)).problem == problem
+    assert caught(core.check_array, "f", got, (2, 3)).problem == problem
 
 
 def test_check_close_passes_within_tolerance():
-    checks.check_close("f", np.array([1.0, 2.0]) + 1e-6, [1.0, 2.0])
+    core.check_close("f", np.array([1.0, 2.0]) + 1e-6, [1.0, 2.0])
 
 
 def test_check_close_names_the_typical_mistake():
     expected = np.array([[1.0, 2.0], [3.0, 4.0]])
     mistakes = {"you forgot the bias.": expected - 1, "you transposed the result.": expected.T}
-    error = caught(checks.check_close, "f", expected.T, expected, mistakes=mistakes)
+    error = caught(core.check_close, "f", expected.T, expected, mistakes=mistakes)
     assert (error.problem, error.hint) == ("returned wrong values.", "you transposed the result.")
-    error = caught(checks.check_close, "f", expected - 1, expected, mistakes=mistakes)
+    error = caught(core.check_close, "f", expected - 1, expected, mistakes=mistakes)
     assert error.hint == "you forgot the bias."
 
 
@@ -174,7 +174,7 @@ def test_check_close_reports_the_largest_difference():
     expected = np.zeros((2, 3))
     got = expected.copy()
     got[1, 2], got[0, 1] = 0.5, 0.01
-    error = caught(checks.check_close, "f", got, expected, mistakes={"unrelated": np.ones((2, 3))})
+    error = caught(core.check_close, "f", got, expected, mistakes={"unrelated": np.ones((2, 3))})
     assert error.problem == "returned wrong values: at index (1, 2) got 0.5, expected 0."
     assert error.hint == "test your function on a tiny input you can work out by hand."
 
@@ -192,34 +192,34 @@ def model_of(*make_layers, input_shape=(8, 8, 3)) -> keras.Model:
 
 def test_relu_layer_and_relu_activation_read_the_same():
     after_bn = [
-        checks.layer_table(model_of(lambda: layers.BatchNormalization(), relu))
+        graph.layer_table(model_of(lambda: layers.BatchNormalization(), relu))
         for relu in (layers.ReLU, lambda: layers.Activation("relu"))
     ]
     assert after_bn[0][1].kind == after_bn[1][1].kind == "ReLU"
-    assert after_bn[0][1].config == after_bn[1][1].config == {}
+    assert after_bn[0][1].config == after_bn[1][1].config == {"inputs": ("layer 1",)}
     # after a convolution without activation, both are folded into it, as if written activation="relu"
     conv = [
-        checks.layer_table(model_of(lambda: layers.Conv2D(4, 3), relu))
+        graph.layer_table(model_of(lambda: layers.Conv2D(4, 3), relu))
         for relu in (layers.ReLU, lambda: layers.Activation("relu"))
     ]
-    in_one = checks.layer_table(model_of(lambda: layers.Conv2D(4, 3, activation="relu")))
+    in_one = graph.layer_table(model_of(lambda: layers.Conv2D(4, 3, activation="relu")))
     assert len(conv[0]) == len(conv[1]) == len(in_one) == 1
     assert conv[0][0].config == conv[1][0].config == in_one[0].config
     assert in_one[0].config["activation"] == "relu"
 
 
 def test_other_activations_keep_their_names():
-    table = checks.layer_table(
+    table = graph.layer_table(
         model_of(lambda: layers.BatchNormalization(), lambda: layers.Activation("sigmoid"), lambda: layers.ReLU(6.0))
     )
     assert [(row.kind, row.config) for row in table[1:]] == [
-        ("Activation", {"activation": "sigmoid"}),
-        ("LeakyOrCappedReLU", {"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0}),
+        ("Activation", {"activation": "sigmoid", "inputs": ("layer 1",)}),
+        ("LeakyOrCappedReLU", {"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0, "inputs": ("layer 2",)}),
     ]
 
 
 def test_layer_table_rows():
-    table = checks.layer_table(model_of(lambda: layers.Conv2D(4, 3, strides=2, padding="same")))
+    table = graph.layer_table(model_of(lambda: layers.Conv2D(4, 3, strides=2, padding="same")))
     (row,) = table
     assert (row.kind, row.output_shape, row.params) == ("Conv2D", (4, 4, 4), 3 * 3 * 3 * 4 + 4)
     assert row.config == {
@@ -229,6 +229,7 @@ def test_layer_table_rows():
         "padding": "same",
         "activation": "linear",
         "use_bias": True,
+        "inputs": ("input",),
     }
 
 
@@ -252,12 +253,12 @@ def block(padding="same", filters=8, bn_axis=3, pool=True, extra=None, head=Fals
 
 
 def test_compare_models_passes_on_the_same_architecture():
-    checks.compare_models("block", block(), block())
+    tables.compare_models("block", block(), block())
 
 
 def test_compare_models_accepts_batch_norm_on_axis_minus_one():
-    checks.compare_models("block", block(bn_axis=-1), block(bn_axis=3))
-    checks.compare_models("block", block(bn_axis=3), block(bn_axis=-1))
+    tables.compare_models("block", block(bn_axis=-1), block(bn_axis=3))
+    tables.compare_models("block", block(bn_axis=3), block(bn_axis=-1))
 
 
 @pytest.mark.parametrize(
@@ -266,30 +267,30 @@ def test_compare_models_accepts_batch_norm_on_axis_minus_one():
         (
             dict(padding="valid"),
             r"layer 1 \(conv2d\w*\): expected padding='same', got padding='valid'\.",
-            checks.HINTS["padding"],
+            tables.HINTS["padding"],
         ),
-        (dict(filters=4), r"layer 1 \(conv2d\w*\): expected filters=8, got filters=4\.", checks.HINTS["filters"]),
+        (dict(filters=4), r"layer 1 \(conv2d\w*\): expected filters=8, got filters=4\.", tables.HINTS["filters"]),
         (
             dict(bn_axis=1),
             r"layer 2 \(batch_normalization\w*\): expected axis=3, got axis=1\.",
-            checks.HINTS["axis"],
+            tables.HINTS["axis"],
         ),
         (
             dict(pool=False),
-            r"layer 4 \(conv2d\w*\): expected MaxPooling2D, got Conv2D\.",
-            "a MaxPooling2D layer is missing before this one.",
+            r"a layer is missing before layer 4 \(conv2d\w*\): MaxPooling2D 2x2\.",
+            tables.HINTS["missing"],
         ),
         (
             dict(extra=layers.Dropout(0.5)),
-            r"layer 4 \(dropout\w*\): expected MaxPooling2D, got Dropout\.",
-            "this Dropout layer should not be here.",
+            r"layer 4: Dropout \(dropout\w*\) is extra\.",
+            tables.HINTS["extra"],
         ),
         (
             dict(size=16),
             r"layer 1 \(conv2d\w*\): expected output shape \(8, 8, 8\), got \(16, 16, 8\)\.",
-            checks.HINTS["output_shape"],
+            tables.HINTS["output_shape"],
         ),
-        (dict(head=True), r"has 6 layers, more than the 5 expected\.", checks.HINTS["count"]),
+        (dict(head=True), r"layer 6: Flatten \(flatten\w*\) is extra\.", tables.HINTS["extra"]),
     ],
     ids=[
         "valid instead of same",
@@ -302,32 +303,32 @@ def test_compare_models_accepts_batch_norm_on_axis_minus_one():
     ],
 )
 def test_compare_models_names_the_first_wrong_layer(student, problem, hint):
-    error = caught(checks.compare_models, "block", block(**student), block())
+    error = caught(tables.compare_models, "block", block(**student), block())
     assert error.what == "block"
     assert re.fullmatch(problem, error.problem), error.problem
     assert error.hint == hint
 
 
-def test_compare_models_counts_missing_layers_at_the_end():
-    error = caught(checks.compare_models, "block", block(), block(head=True))
-    assert error.problem == "has 5 layers, fewer than the 6 expected."
+def test_compare_models_names_missing_layers_at_the_end():
+    error = caught(tables.compare_models, "block", block(), block(head=True))
+    assert error.problem == "a layer is missing at the end: Flatten."
 
 
 def test_compare_models_with_hints_for_one_check():
-    error = caught(checks.compare_models, "block", block(filters=4), block(), hints={"filters": "use 8 filters."})
+    error = caught(tables.compare_models, "block", block(filters=4), block(), hints={"filters": "use 8 filters."})
     assert error.hint == "use 8 filters."
 
 
 def test_compare_models_with_an_expected_table():
     expected = [
-        checks.expected_row(
+        tables.expected_row(
             "Conv2D", (8, 8, 8), 3 * 3 * 3 * 8 + 8, filters=8, kernel_size=(3, 3), strides=(1, 1), padding="same"
         ),
-        checks.expected_row("BatchNormalization", (8, 8, 8), 4 * 8, axis=-1),
-        checks.expected_row("ReLU", (8, 8, 8), 0),
-        checks.expected_row("MaxPooling2D", (4, 4, 8), 0, pool_size=[2, 2]),
-        checks.expected_row("Conv2D", (4, 4, 4), 8 * 4 + 4, filters=4, kernel_size=[1, 1]),
+        tables.expected_row("BatchNormalization", (8, 8, 8), 4 * 8, axis=-1),
+        tables.expected_row("ReLU", (8, 8, 8), 0),
+        tables.expected_row("MaxPooling2D", (4, 4, 8), 0, pool_size=[2, 2]),
+        tables.expected_row("Conv2D", (4, 4, 4), 8 * 4 + 4, filters=4, kernel_size=[1, 1]),
     ]
-    checks.compare_models("block", block(), expected)
-    error = caught(checks.compare_models, "block", block(filters=6), expected)
+    tables.compare_models("block", block(), expected)
+    error = caught(tables.compare_models, "block", block(filters=6), expected)
     assert error.problem.endswith("expected filters=8, got filters=6.")

@@ -9,7 +9,7 @@ from keras import layers
 from helpers import costs
 
 
-def single_layer(input_shape, layer) -> costs.LayerCost:
+def single_layer(input_shape, layer) -> costs.LayerRow:
     """The cost row of ``layer`` applied to a keras.Input of ``input_shape``."""
     inputs = keras.Input(input_shape)
     keras.Model(inputs, layer(inputs))
@@ -94,8 +94,8 @@ def test_merge_layers_cost_nothing():
     a, b = keras.Input((4, 4, 8)), keras.Input((4, 4, 8))
     added, joined = layers.Add(), layers.Concatenate()
     keras.Model([a, b], [added([a, b]), joined([a, b])])
-    assert costs.layer_cost(added) == costs.LayerCost(added.name, "Add", (4, 4, 8), 0, 0)
-    assert costs.layer_cost(joined) == costs.LayerCost(joined.name, "Concatenate", (4, 4, 16), 0, 0)
+    assert costs.layer_cost(added) == costs.LayerRow(added.name, "Add", (4, 4, 8), 0, 0)
+    assert costs.layer_cost(joined) == costs.LayerRow(joined.name, "Concatenate", (4, 4, 16), 0, 0)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from helpers import checks, datasets, exercises, plots
+from helpers import datasets, exercises, plots
+from helpers.checks import core
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = np.zeros((64, 64, 3), np.uint8)
@@ -262,58 +263,58 @@ CASES = {
     ),
     # a student's function
     "student returns a list": (
-        lambda tmp: checks.check_array("f", checks.call_student("f", student([1.0, 2.0])), (2,)),
-        checks.CheckFailed,
+        lambda tmp: core.check_array("f", core.call_student("f", student([1.0, 2.0])), (2,)),
+        core.CheckFailed,
         r"^f: returned a list, expected an array or tensor\.\n  Hint: return the result of keras\.ops\.",
     ),
     "student returns None": (
-        lambda tmp: checks.check_array("f", checks.call_student("f", student(None)), (2,)),
-        checks.CheckFailed,
+        lambda tmp: core.check_array("f", core.call_student("f", student(None)), (2,)),
+        core.CheckFailed,
         r"^f: returned None\.\n  Hint: end your function with `return` and the result\.",
     ),
     "student returns the wrong shape": (
-        lambda tmp: checks.check_array("f", checks.call_student("f", student(np.zeros((2, 3)))), (3, 2)),
-        checks.CheckFailed,
+        lambda tmp: core.check_array("f", core.call_student("f", student(np.zeros((2, 3)))), (3, 2)),
+        core.CheckFailed,
         r"^f: returned shape \(2, 3\), expected \(3, 2\)\.",
     ),
     "student returns integers": (
-        lambda tmp: checks.check_array("f", np.zeros(2, int), (2,)),
-        checks.CheckFailed,
+        lambda tmp: core.check_array("f", np.zeros(2, int), (2,)),
+        core.CheckFailed,
         r"^f: returned dtype int64\.\n  Hint: keep the computation in floating point\.",
     ),
     "student returns wrong values": (
-        lambda tmp: checks.check_close("f", np.array([1.0, 2.5]), np.array([1.0, 2.0])),
-        checks.CheckFailed,
+        lambda tmp: core.check_close("f", np.array([1.0, 2.5]), np.array([1.0, 2.0])),
+        core.CheckFailed,
         r"^f: returned wrong values: at index \(1,\) got 2\.5, expected 2\.",
     ),
     "student returns values of the wrong shape": (
-        lambda tmp: checks.check_close("f", np.zeros(3), np.zeros(2)),
-        checks.CheckFailed,
+        lambda tmp: core.check_close("f", np.zeros(3), np.zeros(2)),
+        core.CheckFailed,
         r"^f: returned shape \(3,\), expected \(2,\)\.",
     ),
     "student still raises NotImplementedError": (
-        lambda tmp: checks.call_student("f", student_raising(NotImplementedError())),
-        checks.CheckFailed,
+        lambda tmp: core.call_student("f", student_raising(NotImplementedError())),
+        core.CheckFailed,
         r"^f: still raises NotImplementedError\.\n  Hint: replace `raise NotImplementedError\(\)`",
     ),
     "student raises another error": (
-        lambda tmp: checks.call_student("f", student_raising(KeyError("filters"))),
-        checks.CheckFailed,
+        lambda tmp: core.call_student("f", student_raising(KeyError("filters"))),
+        core.CheckFailed,
         r"^f: raised KeyError: 'filters' \(in exercise: `raise error`\)\n  Hint: run your function on its own",
     ),
     "student model returns None": (
-        lambda tmp: checks.build_model("block", student(None), (4, 4, 1)),
-        checks.CheckFailed,
+        lambda tmp: core.build_model("block", student(None), (4, 4, 1)),
+        core.CheckFailed,
         r"^block: returned None\.\n  Hint: end your function with `return` and the output tensor\.",
     ),
     "student model returns a layer, not a tensor": (
-        lambda tmp: checks.build_model("block", student(keras.layers.ReLU()), (4, 4, 1)),
-        checks.CheckFailed,
+        lambda tmp: core.build_model("block", student(keras.layers.ReLU()), (4, 4, 1)),
+        core.CheckFailed,
         r"^block: returned a ReLU, expected the output tensor of your last layer\.\n  Hint: call each layer",
     ),
     "student model raises": (
-        lambda tmp: checks.build_model("block", student_raising(ValueError("negative dimension")), (4, 4, 1)),
-        checks.CheckFailed,
+        lambda tmp: core.build_model("block", student_raising(ValueError("negative dimension")), (4, 4, 1)),
+        core.CheckFailed,
         r"^block: raised ValueError: negative dimension \(in exercise: `raise error`\)",
     ),
     # exercise generation

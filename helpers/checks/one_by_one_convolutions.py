@@ -4,8 +4,9 @@ import keras
 import numpy as np
 
 from helpers import costs
-from helpers.checks import CheckFailed, build_model, call_student, check_array, check_close, compare_models, passed
-from helpers.checks import expected_row as row
+from helpers.checks.core import build_model, call_student, check_array, check_close, check_count, passed
+from helpers.checks.tables import compare_models
+from helpers.checks.tables import expected_row as row
 
 
 def check_pointwise_conv(pointwise_conv) -> None:
@@ -50,40 +51,30 @@ def check_bottleneck(bottleneck) -> None:
     passed(what)
 
 
-def check_conv_multiplications(conv_multiplications) -> None:
+CONV_MULT_CASES = (((28, 28, 192), 32, 5), ((28, 28, 192), 16, 1), ((28, 28, 16), 32, 5), ((15, 9, 7), 4, 3))
+
+
+def check_conv_multiplications(conv_multiplications, cases=CONV_MULT_CASES) -> None:
     """``conv_multiplications(output_shape, kernel_size, in_channels)`` must agree with ``helpers.costs``
-    on real Keras layers."""
+    on real Keras layers.
+
+    Args:
+        cases: ``(input shape, filters, kernel size)`` of each 'same' convolution counted.
+    """
     what = "conv_multiplications"
-    cases = [((28, 28, 192), 32, 5), ((28, 28, 192), 16, 1), ((28, 28, 16), 32, 5), ((15, 9, 7), 4, 3)]
     for in_shape, filters, size in cases:
-        inputs = keras.Input(in_shape)
         layer = keras.layers.Conv2D(filters, size, padding="same")
-        layer(inputs)
-        out_shape = costs.layer_cost(layer).output_shape
-        expected = costs.layer_cost(layer).mults
-        got = call_student(what, conv_multiplications, out_shape, size, in_shape[-1])
-        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
-            raise CheckFailed(
-                what, f"returned a {type(got).__name__}, expected an int.", "multiply integers; avoid `/` and floats."
-            )
-        h, w, c_out = out_shape
-        c_in = in_shape[-1]
-        if got == expected:
-            continue
-        hints = {
-            h
-            * w
-            * c_out
-            * size
-            * size: "each output value also sums over every input channel: multiply by in_channels.",
-            h * w * c_out * size * c_in: "the kernel covers kernel_size x kernel_size pixels: use kernel_size squared.",
-            h * w * size * size * c_in: "count every output channel: multiply by the number of filters.",
-            2 * expected: "count multiplications only, not the additions as well.",
+        layer(keras.Input(in_shape))
+        cost = costs.layer_cost(layer)
+        (h, w, c_out), c_in = cost.output_shape, in_shape[-1]
+        got = call_student(what, conv_multiplications, cost.output_shape, size, c_in)
+        mistakes = {
+            "each output value also sums over every input channel: multiply by in_channels.": h * w * c_out * size**2,
+            "the kernel covers kernel_size x kernel_size pixels: use kernel_size squared.": h * w * c_out * size * c_in,
+            "count every output channel: multiply by the number of filters.": h * w * size * size * c_in,
+            "count multiplications only, not the additions as well.": 2 * cost.mults,
         }
-        raise CheckFailed(
-            what,
-            f"for output {h}x{w}x{c_out}, a {size}x{size} kernel and {c_in} input channels you returned {got:,}; "
-            f"expected {expected:,}.",
-            hints.get(got, "output values x multiplications per output value (kernel height x width x in_channels)."),
-        )
+        call = f"conv_multiplications({cost.output_shape}, {size}, {c_in})"
+        otherwise = "output values x multiplications per output value (kernel height x width x in_channels)."
+        check_count(what, call, got, cost.mults, mistakes, otherwise)
     passed(what)

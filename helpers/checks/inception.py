@@ -8,62 +8,74 @@ branch, in the paper's order (Szegedy et al. 2014, Table 1 columns):
 ``filters`` is a 6-tuple in that column order: ``(#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj)``.
 """
 
-import re
-
-import keras
-
-from helpers import checks
-from helpers.checks import CheckFailed
+from helpers.checks import core
+from helpers.checks.core import CheckFailed
+from helpers.checks.graph import layer_table, operations
+from helpers.checks.tables import HINTS
 from helpers.costs import conv_mults
 
 FILTER_NAMES = ("#1x1", "#3x3 reduce", "#3x3", "#5x5 reduce", "#5x5", "pool proj")
 BRANCH_NAMES = ("#1x1", "#3x3", "#5x5", "pool proj")
 INCEPTION_3A = (64, 96, 128, 16, 32, 32)  # GoogLeNet's first module, on 28x28x192
 ALL_DIFFERENT = (10, 12, 14, 4, 6, 8)  # no two entries alike, so using the wrong entry shows
+JOIN_HINT = (
+    "join the branches on the channel axis, the last one: layers.Concatenate(axis=-1) (or axis=3); "
+    "height and width must stay equal across branches: stride 1 and padding='same' everywhere."
+)
 ORDER_HINT = (
     "concatenate the branches in the paper's order: [#1x1, #3x3, #5x5, pool proj]. The order fixes which "
     "output channels hold which features, so the next layer's weights (and pretrained ones) depend on it."
 )
 
 
-def check_inception_module(inception_module) -> None:
-    """Check ``inception_module(x, filters)`` against the paper's module; print a pass line or raise CheckFailed."""
+MODULE_CASES = ((192, INCEPTION_3A), (20, ALL_DIFFERENT))
+BRANCH_MULT_CASES = (
+    (28, 28, 192, 5, 32, None),  # the lecture's naive 5x5 path: 120,422,400
+    (28, 28, 192, 5, 32, 16),  # the same through a 1x1 bottleneck of 16: 12,443,648
+    (28, 28, 192, 3, 128, 96),
+    (14, 14, 480, 3, 208, 96),
+    (7, 7, 832, 1, 256, None),
+)
+
+
+def check_inception_module(inception_module, cases=MODULE_CASES) -> None:
+    """Check ``inception_module(x, filters)`` against the paper's module; print a pass line or raise CheckFailed.
+
+    Args:
+        cases: ``(input channels, filters)`` pairs, each a 6-tuple of filters in the paper's column order.
+    """
     what = "inception_module"
-    for in_channels, filters in ((192, INCEPTION_3A), (20, ALL_DIFFERENT)):
+    for in_channels, filters in cases:
         # Height and width are left open (None), so a 'valid' padding shows in the layer settings
         # rather than as a shape clash inside the concatenation.
         model = _build(what, inception_module, (None, None, in_channels), filters)
         _compare_branches(what, _branches(what, model), filters, in_channels)
-    model = _build(what, inception_module, (28, 28, 192), INCEPTION_3A)
-    expected = (28, 28, sum(INCEPTION_3A[i] for i in (0, 2, 4, 5)))
-    got = tuple(model.outputs[0].shape[1:])
-    if got != expected:
-        raise CheckFailed(
-            what, f"on 28x28x192 with filters {INCEPTION_3A} the output is {got}, expected {expected}.", ""
-        )
-    checks.passed(what)
+        model = _build(what, inception_module, (28, 28, in_channels), filters)
+        expected = (28, 28, sum(filters[i] for i in (0, 2, 4, 5)))
+        got = tuple(model.outputs[0].shape[1:])
+        if got != expected:
+            raise CheckFailed(
+                what,
+                f"on 28x28x{in_channels} with filters {filters} the output is {got}, expected {expected}.",
+                "every branch keeps height and width (stride 1, padding='same'); the output has "
+                "#1x1 + #3x3 + #5x5 + pool proj channels.",
+            )
+    core.passed(what)
 
 
-def check_branch_mults(branch_mults) -> None:
-    """Check ``branch_mults(height, width, in_channels, kernel_size, filters, reduce_filters=None)``."""
+def check_branch_mults(branch_mults, cases=BRANCH_MULT_CASES) -> None:
+    """Check ``branch_mults(height, width, in_channels, kernel_size, filters, reduce_filters=None)``.
+
+    Args:
+        cases: ``(height, width, in_channels, kernel_size, filters, reduce_filters)`` of each branch counted.
+    """
     what = "branch_mults"
-    cases = [
-        (28, 28, 192, 5, 32, None),  # the lecture's naive 5x5 path: 120,422,400
-        (28, 28, 192, 5, 32, 16),  # the same through a 1x1 bottleneck of 16: 12,443,648
-        (28, 28, 192, 3, 128, 96),
-        (14, 14, 480, 3, 208, 96),
-        (7, 7, 832, 1, 256, None),
-    ]
     for h, w, c, k, f, r in cases:
-        args = f"branch_mults({h}, {w}, {c}, {k}, {f}, reduce_filters={r})"
-        got = checks.call_student(what, branch_mults, h, w, c, k, f, reduce_filters=r)
-        if got is None:
-            raise CheckFailed(what, f"{args} returned None.", "end your function with `return` and the count.")
+        got = core.call_student(what, branch_mults, h, w, c, k, f, reduce_filters=r)
+        squared = "the kernel has k x k weights per input channel: multiply by kernel_size twice."
         if r is None:
             expected = conv_mults((h, w, f), k, c)
-            mistakes = {
-                "the kernel has k x k weights per input channel: multiply by kernel_size twice.": h * w * f * k * c
-            }
+            mistakes = {squared: h * w * f * k * c}
         else:
             reduce = conv_mults((h, w, r), 1, c)
             expected = reduce + conv_mults((h, w, f), k, r)
@@ -74,61 +86,58 @@ def check_branch_mults(branch_mults) -> None:
                 f"after the reduction the {k}x{k} convolution sees reduce_filters channels, not in_channels.": (
                     reduce + conv_mults((h, w, f), k, c)
                 ),
-                "the kernel has k x k weights per input channel: multiply by kernel_size twice.": (
-                    reduce + h * w * f * k * r
-                ),
+                squared: reduce + h * w * f * k * r,
             }
-        try:
-            checks.check_close(what, got, expected, mistakes=mistakes, atol=0, rtol=0)
-        except CheckFailed as err:
-            raise CheckFailed(what, f"{args} returned {got:,}, expected {expected:,}.", err.hint) from None
-    checks.passed(what)
+        call = f"branch_mults({h}, {w}, {c}, {k}, {f}, reduce_filters={r})"
+        otherwise = "multiplications = output values x (kernel height x width x input channels), per convolution."
+        core.check_count(what, call, got, expected, mistakes, otherwise)
+    core.passed(what)
 
 
-def _build(what: str, fn, input_shape: tuple, filters: tuple) -> keras.Model:
+def _build(what: str, fn, input_shape: tuple, filters: tuple):
+    """The module as a model; an error at the student's line that joins the branches gets a hint about
+    the axis and the shapes."""
     try:
-        return checks.build_model(what, fn, input_shape, filters)
+        return core.build_model(what, fn, input_shape, filters)
     except CheckFailed as err:
-        cause = err.__cause__
-        if cause is not None and re.search(r"concatenat|`axis`", str(cause), re.IGNORECASE):
-            raise CheckFailed(
-                what,
-                "the branches cannot be concatenated: they differ on an axis other than the one you join them on.",
-                "join the branches on the channel axis, the last one: layers.Concatenate(axis=-1) (or axis=3); "
-                "height and width must stay equal across branches.",
-            ) from None
+        frame = core.student_line(fn, err.__cause__) if err.__cause__ is not None else None
+        if frame is not None and "concatenate" in frame.line.lower():
+            raise CheckFailed(what, err.problem, JOIN_HINT) from err.__cause__
         raise
 
 
-def _branches(what: str, model: keras.Model) -> list:
-    """The rows (see ``checks.layer_table``) of each branch, in the order they are concatenated."""
-    concat, node_index, _ = model.outputs[0]._keras_history
-    if type(concat).__name__ != "Concatenate":
+def _branches(what: str, model) -> list:
+    """The rows (see ``graph.layer_table``) of each branch, in the order they are concatenated."""
+    rows = layer_table(model)
+    last = rows[-1]
+    if last.kind != "Concatenate":
         raise CheckFailed(
             what,
-            f"the module ends with {type(concat).__name__}, expected the concatenation of its four branches.",
+            f"the module ends with {last.kind}, expected the concatenation of its four branches.",
             "return layers.Concatenate(axis=-1)([branch_1x1, branch_3x3, branch_5x5, branch_pool]).",
         )
-    if concat.axis not in (-1, 3):
-        raise CheckFailed(what, f"concatenates on axis={concat.axis}.", checks.HINTS["axis"])
-    rows = {row.name: row for row in checks.layer_table(model)}
+    if last.config.get("axis") != 3:
+        raise CheckFailed(what, f"concatenates on axis={_axis(model)}.", HINTS["axis"])
     branches = []
-    for tensor in concat._inbound_nodes[node_index].input_tensors:
+    for source in last.config["inputs"]:
         steps = []
-        while not isinstance(tensor._keras_history.operation, keras.layers.InputLayer):
-            operation, index, _ = tensor._keras_history
-            if operation.name in rows:  # an activation layer folded into its convolution is not
-                steps.insert(0, rows[operation.name])
-            parents = operation._inbound_nodes[index].input_tensors
-            if len(parents) != 1:
+        while source != "input":
+            row = rows[int(source.removeprefix("layer ")) - 1]
+            if len(row.config["inputs"]) != 1:
                 raise CheckFailed(
                     what,
-                    f"branch {len(branches) + 1} merges several tensors at {operation.name}.",
+                    f"branch {len(branches) + 1} merges several tensors at {row.name}.",
                     "each branch is a chain of layers from the module's input to the concatenation.",
                 )
-            tensor = parents[0]
+            steps.insert(0, row)
+            source = row.config["inputs"][0]
         branches.append(steps)
     return branches
+
+
+def _axis(model) -> int:
+    """The axis the module's last operation joins on, as written."""
+    return operations(model)[-1].config.get("axis")
 
 
 def _expected_branches(filters: tuple) -> list:
@@ -215,10 +224,10 @@ def _hint(key: str, index) -> str:
         order = ", ".join(FILTER_NAMES)
         return f"use filters[{index}], the {FILTER_NAMES[index]} entry of ({order})."
     if key == "padding":
-        return checks.HINTS["padding"] + " All branches must keep the input's height and width to be concatenated."
+        return HINTS["padding"] + " All branches must keep the input's height and width to be concatenated."
     if key == "strides":
         return "inside the module everything has stride 1 (the max pool too: MaxPooling2D(3, strides=1, ...))."
-    return checks.HINTS.get(key, "")
+    return HINTS.get(key, "")
 
 
 def _describe(kind: str, settings: dict) -> str:

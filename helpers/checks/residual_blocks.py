@@ -2,8 +2,8 @@
 
 The layers of a block are compared with a table worked out from the course's description, in a
 canonical order that does not depend on how the code is written: the main path, then the shortcut,
-then the Add and the last ReLU (Keras's own ``model.layers`` order changes with the order of the
-operands of Add). Each row also records which layers feed it, so a shortcut taken from the wrong
+then the Add and the last ReLU (``graph.layer_table``: Keras's own ``model.layers`` order changes with the
+order of the operands of Add). Each row also records which layers feed it, so a shortcut taken from the wrong
 tensor is caught even when the shapes happen to fit. Then the blocks run on fixed inputs with
 ``training=True`` and ``training=False`` and must give what BatchNormalization gives in that mode.
 """
@@ -13,22 +13,31 @@ from dataclasses import replace
 import keras
 import numpy as np
 
-from helpers.checks import (
+from helpers.checks.core import (
     CheckFailed,
-    LayerRow,
     build_model,
+    call_model_function,
     call_student,
     check_array,
-    compare_tables,
-    layer_table,
     passed,
+    student_line,
 )
-from helpers.checks import expected_row as row
+from helpers.checks.graph import layer_table
+from helpers.checks.tables import compare_tables
+from helpers.checks.tables import expected_row as row
+from helpers.costs import LayerRow
 
+MAIN_PATH = (
+    "the main path has three components, Conv2D -> BatchNormalization(axis=3) -> ReLU, except that the last "
+    "one has no ReLU before the Add"
+)
+IDENTITY = f"{MAIN_PATH}; the shortcut is X itself, with no layer on it; then Add and one ReLU."
+CONVOLUTIONAL = f"{MAIN_PATH}; the shortcut is a 1x1 Conv2D of stride s and a BatchNormalization; then Add and ReLU."
 HINTS = {
-    "kind": "each component is Conv2D -> BatchNormalization(axis=3) -> ReLU, except that the last one has no "
-    "ReLU before the Add; a convolutional block adds a 1x1 Conv2D and a BatchNormalization on the shortcut.",
-    "count": "three components on the main path (the last without its ReLU), the shortcut, Add, then one ReLU.",
+    "kind": CONVOLUTIONAL,
+    "missing": CONVOLUTIONAL,
+    "extra": CONVOLUTIONAL,
+    "blocks": "ResNet-50's stages have 3, 4, 6 and 3 blocks: each one convolutional block, then identity blocks.",
     "strides": "the stride s goes on the first 1x1 convolution of the main path and on the shortcut's 1x1 "
     "convolution; the f x f convolution has stride 1.",
     "padding": "the middle f x f convolution uses padding='same'; the 1x1 convolutions use padding='valid'.",
@@ -55,6 +64,11 @@ TRAINING_HINT = (
     "in inference mode."
 )
 INITIALIZER_HINT = "give every Conv2D kernel_initializer=initializer(seed=0), as the course does."
+UNCALLED_HINT = (
+    "call the initializer to make one: kernel_initializer=initializer(seed=0); `initializer` on its own is "
+    "the function that makes initializers, not an initializer."
+)
+IDENTITY_HINTS = {**HINTS, "kind": IDENTITY, "missing": IDENTITY, "extra": IDENTITY}
 
 # (input shape, f, filters, s) per case. f=1 and equal filters come first: there 'valid' vs 'same' and a
 # shortcut from the wrong tensor keep the shapes fitting, so the table names them instead of a shape error.
@@ -72,11 +86,14 @@ class _Table:
 
     def __init__(self, input_shape):
         self.rows: list[LayerRow] = []
+        self.places: list[str] = []  # where each row is, e.g. "stage 3"
+        self.place = "the stem"
         self.shapes = {0: tuple(input_shape)}
 
     def add(self, kind: str, inputs: tuple, shape: tuple, params: int = 0, **config) -> int:
         expected = row(kind, shape, params, **config)
         self.rows.append(replace(expected, config={**expected.config, "inputs": _names(inputs)}))
+        self.places.append(self.place)
         self.shapes[len(self.rows)] = tuple(shape)
         return len(self.rows)
 
@@ -120,8 +137,9 @@ def block_table(input_shape, f: int, filters, s=None) -> list[LayerRow]:
     return table.rows
 
 
-def resnet50_table(input_shape=(64, 64, 3), classes: int = 6) -> list[LayerRow]:
-    """The expected layers of the course's ``ResNet50``, from its description (stem, four stages, head)."""
+def resnet50_table(input_shape=(64, 64, 3), classes: int = 6) -> _Table:
+    """The expected layers of the course's ``ResNet50``, from its description (stem, four stages, head);
+    ``.rows`` is the table, ``.places`` says where each row is."""
     table = _Table(input_shape)
     height, width, channels = input_shape
     X = table.add("ZeroPadding2D", (0,), (height + 6, width + 6, channels), padding=((3, 3), (3, 3)))
@@ -129,10 +147,12 @@ def resnet50_table(input_shape=(64, 64, 3), classes: int = 6) -> list[LayerRow]:
     height, width, channels = table.shapes[X]
     pooled = ((height - 3) // 2 + 1, (width - 3) // 2 + 1, channels)
     X = table.add("MaxPooling2D", (X,), pooled, pool_size=(3, 3), strides=(2, 2), padding="valid")
-    for filters, blocks, s in RESNET50_STAGES:
+    for stage, (filters, blocks, s) in enumerate(RESNET50_STAGES, start=2):
+        table.place = f"stage {stage}"
         X = table.block(X, 3, filters, s)
         for _ in range(blocks - 1):
             X = table.block(X, 3, filters)
+    table.place = "the head"
     height, width, channels = table.shapes[X]
     X = table.add(
         "AveragePooling2D", (X,), (height // 2, width // 2, channels), pool_size=(2, 2), strides=(2, 2), padding="valid"
@@ -142,99 +162,63 @@ def resnet50_table(input_shape=(64, 64, 3), classes: int = 6) -> list[LayerRow]:
     table.add(
         "Dense", (X,), (classes,), features * classes + classes, units=classes, activation="softmax", use_bias=True
     )
-    return table.rows
+    return table
 
 
-def canonical_layers(model: keras.Model) -> list[tuple]:
-    """The model's layers as (layer, the layers it reads), each after the layers it reads.
+def check_identity_block(fn, cases=IDENTITY_CASES) -> None:
+    """Check ``identity_block(X, f, filters, training=True, initializer=random_uniform)``.
 
-    The layers a layer reads are listed deepest first (longest path from the input), and visited in
-    that order, so a residual block reads main path, shortcut, Add, ReLU, however the code orders the
-    operands of its Add.
+    Args:
+        cases: ``(input shape, f, filters, None)`` per case; the last one is also checked on values.
     """
-    depths: dict[int, int] = {}
-
-    def depth(layer) -> int:
-        if id(layer) not in depths:
-            depths[id(layer)] = 1 + max((depth(p) for p in _parents(layer)), default=-1)
-        return depths[id(layer)]
-
-    order, seen = [], set()
-
-    def visit(layer) -> None:
-        if id(layer) in seen:
-            return
-        seen.add(id(layer))
-        parents = sorted(_parents(layer), key=depth, reverse=True)
-        for parent in parents:
-            visit(parent)
-        order.append((layer, parents))
-
-    for output in model.outputs:
-        visit(output._keras_history.operation)
-    return order
-
-
-def graph_table(model: keras.Model) -> list[LayerRow]:
-    """``checks.layer_table`` in canonical order, each row's settings with ``inputs``: the rows it reads."""
-    rows = {r.name: r for r in layer_table(model)}  # a ReLU folded into its Conv2D has no row of its own
-    graph = [(layer, parents) for layer, parents in canonical_layers(model) if layer.name in rows]
-    position = {layer.name: i for i, (layer, _) in enumerate(graph, start=1)}
-
-    def source(layer) -> int:
-        while layer.name not in position and _parents(layer):
-            layer = _parents(layer)[0]
-        return position.get(layer.name, 0)
-
-    return [
-        replace(rows[layer.name], config={**rows[layer.name].config, "inputs": _names(map(source, parents))})
-        for layer, parents in graph
-    ]
-
-
-def check_identity_block(fn) -> None:
-    """Check ``identity_block(X, f, filters, training=True, initializer=random_uniform)``."""
     what = "identity_block"
-    for input_shape, f, filters, _ in IDENTITY_CASES:
-        model = _explained(what, build_model, fn, input_shape, f, filters)
-        _check_structure(what, model, block_table(input_shape, f, filters))
-    _check_values(what, fn, *IDENTITY_CASES[-1][:3])
+    for input_shape, f, filters, _ in cases:
+        model = _explained(what, fn, build_model, fn, input_shape, f, filters)
+        _check_structure(what, model, block_table(input_shape, f, filters), IDENTITY_HINTS)
+    _check_values(what, fn, *cases[-1][:3])
     passed(what)
 
 
-def check_convolutional_block(fn) -> None:
-    """Check ``convolutional_block(X, f, filters, s=2, training=True, initializer=glorot_uniform)``."""
+def check_convolutional_block(fn, cases=CONVOLUTIONAL_CASES) -> None:
+    """Check ``convolutional_block(X, f, filters, s=2, training=True, initializer=glorot_uniform)``.
+
+    Args:
+        cases: ``(input shape, f, filters, s)`` per case; the last one is also checked on values.
+    """
     what = "convolutional_block"
-    for input_shape, f, filters, s in CONVOLUTIONAL_CASES:
-        model = _explained(what, build_model, fn, input_shape, f, filters, s=s)
-        _check_structure(what, model, block_table(input_shape, f, filters, s))
-    _check_values(what, fn, *CONVOLUTIONAL_CASES[-1][:3], s=CONVOLUTIONAL_CASES[-1][3])
+    for input_shape, f, filters, s in cases:
+        model = _explained(what, fn, build_model, fn, input_shape, f, filters, s=s)
+        _check_structure(what, model, block_table(input_shape, f, filters, s), HINTS, convolutional=True)
+    _check_values(what, fn, *cases[-1][:3], s=cases[-1][3])
     passed(what)
 
 
 def check_resnet50(fn, input_shape=(64, 64, 3), classes: int = 6) -> None:
-    """Check ``ResNet50(input_shape, classes)`` layer by layer; the first wrong layer is named."""
+    """Check ``ResNet50(input_shape, classes)`` layer by layer; the first wrong layer (or block) is named."""
     what = "ResNet50"
-    model = _explained(what, call_student, fn, input_shape=input_shape, classes=classes)
-    if not isinstance(model, keras.Model):
-        raise CheckFailed(what, f"returned {type(model).__name__}, expected a keras.Model.", "end with `return model`.")
-    _check_structure(what, model, resnet50_table(input_shape, classes))
+    model = _explained(what, fn, call_model_function, fn, input_shape=input_shape, classes=classes)
+    table = resnet50_table(input_shape, classes)
+    _check_structure(what, model, table.rows, HINTS, places=table.places)
     passed(what)
 
 
-def _explained(what: str, call, *args, **kwargs):
-    """``call(what, ...)``, e.g. ``build_model``; when an Add gets two shapes, the hint names the usual causes."""
+def _explained(what: str, fn, call, *args, **kwargs):
+    """``call(what, ...)``, e.g. ``build_model``; an error at the student's line that adds the shortcut
+    gets a hint that names the usual causes of two shapes that do not fit."""
     try:
         return call(what, *args, **kwargs)
     except CheckFailed as failure:
-        if "incompatible shapes" in failure.problem:
+        frame = student_line(fn, failure.__cause__) if failure.__cause__ is not None else None
+        if frame is not None and ("add" in frame.line.lower() or "+" in frame.line):
             raise CheckFailed(what, failure.problem, ADD_SHAPES_HINT) from failure.__cause__
         raise
 
 
-def _check_structure(what: str, model: keras.Model, expected: list[LayerRow]) -> None:
+def _check_structure(
+    what: str, model: keras.Model, expected: list[LayerRow], hints: dict, convolutional=False, places=None
+) -> None:
     """The residual connections first (they have the most specific hints), then the whole table."""
-    got = graph_table(model)
+    got = layer_table(model)
     for i, add in enumerate(got, start=1):
         if add.kind != "Add":
             continue
@@ -247,7 +231,7 @@ def _check_structure(what: str, model: keras.Model, expected: list[LayerRow]) ->
                 "add the shortcut to the output of the last BatchNormalization, then apply the ReLU: "
                 "a[l+2] = g(z[l+2] + a[l]).",
             )
-        if shortcut and shortcut[0] is not None and shortcut[0].kind == "Conv2D":
+        if convolutional and shortcut and shortcut[0] is not None and shortcut[0].kind == "Conv2D":
             raise CheckFailed(
                 what,
                 f"{where}: the shortcut comes straight from a Conv2D, without a BatchNormalization.",
@@ -261,13 +245,34 @@ def _check_structure(what: str, model: keras.Model, expected: list[LayerRow]) ->
                 f"{where}: no ReLU follows the Add.",
                 "end the block with a ReLU after adding the shortcut: X = layers.Activation('relu')(X).",
             )
-    compare_tables(what, got, expected, HINTS)
+    compare_tables(what, got, expected, hints, places)
+
+
+class _Initializer:
+    """Stands in for the course's ``initializer``: ``initializer(seed=0)`` gives a constant 0.1 kernel.
+
+    Passed on its own (``kernel_initializer=initializer``), Keras calls it with the kernel's shape; it
+    notes that, and still fills the kernel, so that the check can say so instead of a Keras error.
+    """
+
+    def __init__(self):
+        self.uncalled = False
+
+    def __call__(self, seed=0, dtype=None, **kwargs):
+        if isinstance(seed, (tuple, list)):  # Keras passes the shape: the initializer itself was not called
+            self.uncalled = True
+            return keras.ops.full(seed, 0.1, dtype=dtype)
+        return keras.initializers.Constant(0.1)
 
 
 def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None:
     """Called on arrays, the block must give BatchNormalization's training or inference output as asked."""
-    constant = lambda seed=0: keras.initializers.Constant(0.1)  # noqa: E731 -- the course passes a lambda too
-    model = _explained(what, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs)
+    constant = _Initializer()
+    model = _explained(
+        what, fn, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs
+    )
+    if constant.uncalled:
+        raise CheckFailed(what, "passes `initializer` itself as kernel_initializer, without calling it.", UNCALLED_HINT)
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D) and not np.allclose(keras.ops.convert_to_numpy(layer.kernel), 0.1):
             raise CheckFailed(what, f"layer {layer.name} does not use `initializer`.", INITIALIZER_HINT)
@@ -283,13 +288,6 @@ def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None
                 f"with training={training}, the output is not that of BatchNormalization in {mode}.",
                 TRAINING_HINT,
             )
-
-
-def _parents(layer) -> list:
-    """The layers whose outputs this layer reads (none for an input layer)."""
-    inputs = layer.input if not isinstance(layer, keras.layers.InputLayer) else []
-    inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    return [tensor._keras_history.operation for tensor in inputs]
 
 
 def _names(positions) -> tuple:

@@ -6,14 +6,16 @@ described in the notebook; VGG-16 against ``keras.applications.VGG16(weights=Non
 
 import keras
 
-from helpers.checks import build_model, call_model_function, compare_models, passed
-from helpers.checks import expected_row as row
+from helpers.checks.core import build_model, call_model_function, passed
+from helpers.checks.tables import compare_models
+from helpers.checks.tables import expected_row as row
 
 POOL_2X2 = {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid"}
 
 LENET5_HINTS = {
     "kind": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense; make each pool with `pool_layer`.",
-    "count": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense.",
+    "missing": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense.",
+    "extra": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense; remove this layer.",
     "padding": "LeNet-5 does not pad: keep padding='valid' (the default), so a 5x5 convolution takes 32x32 to 28x28.",
     "filters": "the first convolution has 6 filters, the second 16.",
     "kernel_size": "both convolutions are 5x5.",
@@ -26,7 +28,8 @@ LENET5_HINTS = {
 
 VGG_BLOCK_HINTS = {
     "kind": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool.",
-    "count": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool: loop `n_convs` times.",
+    "missing": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool: loop `n_convs` times.",
+    "extra": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool: loop `n_convs` times.",
     "padding": "VGG's convolutions use padding='same', so that only the pools shrink height and width.",
     "filters": "every convolution of a block has `filters` filters.",
     "kernel_size": "every VGG convolution is 3x3.",
@@ -38,7 +41,8 @@ VGG_BLOCK_HINTS = {
 VGG16_HINTS = {
     "kind": "VGG-16 is five VGG blocks with 2, 2, 3, 3, 3 convolutions, then flatten, two dense layers of 4096 "
     "units and the softmax output.",
-    "count": "VGG-16 has 13 convolutions in five blocks (2, 2, 3, 3, 3) and 3 dense layers: 16 layers with weights.",
+    "missing": "VGG-16 has 13 convolutions in five blocks (2, 2, 3, 3, 3) and 3 dense layers: 16 layers with weights.",
+    "extra": "VGG-16 has 13 convolutions in five blocks (2, 2, 3, 3, 3) and 3 dense layers: 16 layers with weights.",
     "filters": "the filters double block by block, 64, 128, 256, 512, and stay at 512 in block 5.",
     "units": "the two hidden dense layers have 4096 units, the output layer `classes`.",
     "activation": "ReLU on every convolution and on the two hidden dense layers, softmax on the output layer.",

@@ -1,0 +1,187 @@
+"""Comparing a student's layer table with the expected one, and saying what differs, where.
+
+The two tables are aligned first (an edit distance over the rows: kind and key settings), so a layer
+that is missing or extra is reported as missing or extra at its place, and a wrong setting at the
+layer that has it, not as a cascade of differences after it. Only then are the connections, output
+shapes and parameter counts compared row by row.
+"""
+
+import keras
+
+from helpers.checks.core import CheckFailed
+from helpers.checks.graph import _normalise, layer_table
+from helpers.costs import LayerRow
+
+HINTS = {
+    "kind": "compare your layers, in order, with the architecture described above the exercise.",
+    "missing": "compare your layers, in order, with the architecture described above the exercise.",
+    "extra": "the architecture described above the exercise has no such layer here: remove it.",
+    "blocks": "count the blocks of each stage in the description above the exercise.",
+    "output_shape": "check the strides and padding of this layer and of the layers before it.",
+    "params": "check the number of filters (or units) and the kernel size.",
+    "inputs": "check which tensor each layer is called on.",
+    "padding": "'same' padding keeps height and width; 'valid' shrinks them by kernel size - 1.",
+    "strides": "the stride belongs on the layer the description gives it to; check where you put it.",
+    "filters": "check which entry of `filters` this convolution should use.",
+    "kernel_size": "check the kernel size: f x f, or 1 x 1 for a pointwise convolution.",
+    "activation": "check the activation: a ReLU where the description has one, none elsewhere.",
+    "axis": "normalise (or concatenate) over the channel axis, the last one: axis=3 or axis=-1.",
+    "units": "check the number of units of this Dense layer.",
+    "pool_size": "check the pool size of this pooling layer.",
+}
+# Costs of the alignment: a row with the right kind but a wrong setting is that row, a row of another
+# kind is more likely a missing plus an extra one only when that explains more of the table.
+SAME_KIND, OTHER_KIND, GAP = 1, 1.5, 1
+
+
+def expected_row(kind: str, output_shape: tuple, params: int, **config) -> LayerRow:
+    """A row of an expected layer table, for checks that have no reference model to compare with.
+
+    Give the settings listed in ``graph.KEY_CONFIG`` for that kind, e.g.
+    ``expected_row("Conv2D", (28, 28, 16), 3088, filters=16, kernel_size=(1, 1), strides=(1, 1),
+    padding="valid", activation="relu", use_bias=True)``.
+    """
+    settings = {k: _normalise(v) for k, v in config.items()}
+    if isinstance(settings.get("axis"), int) and settings["axis"] < 0:
+        settings["axis"] += len(output_shape) + 1
+    return LayerRow("expected", kind, tuple(output_shape), params, 0, settings)
+
+
+def compare_models(what: str, student: keras.Model, reference, hints: dict | None = None) -> None:
+    """Compare a model layer by layer with a reference model or an expected table (rows from
+    ``expected_row``); raise CheckFailed at the first difference.
+
+    Args:
+        hints: ``{key: hint}`` in place of the general ``HINTS`` for this check, e.g.
+            ``{"filters": "the first convolution has 6 filters, the second 16."}``.
+    """
+    expected = layer_table(reference) if isinstance(reference, keras.Model) else list(reference)
+    compare_tables(what, layer_table(student), expected, hints)
+
+
+def compare_tables(
+    what: str, got: list[LayerRow], expected: list[LayerRow], hints: dict | None = None, places: list | None = None
+) -> None:
+    """``compare_models`` on two layer tables.
+
+    Args:
+        places: one label per expected row, e.g. ``"stage 3"``; a whole residual block (rows with an
+            ``Add``) missing or extra is then reported as a block of that place.
+    """
+    hints = {**HINTS, **(hints or {})}
+    i, j, step, run = _first_difference(got, expected)
+    if step == "replace":
+        g, e = got[i], expected[j]
+        where = f"layer {i + 1} ({g.name})"
+        if g.kind != e.kind:
+            raise CheckFailed(what, f"{where}: expected {e.kind}, got {g.kind}.", hints["kind"])
+        key = next(k for k, v in e.config.items() if k != "inputs" and g.config.get(k) != v)
+        raise CheckFailed(
+            what, f"{where}: expected {key}={e.config[key]!r}, got {key}={g.config.get(key)!r}.", hints.get(key, "")
+        )
+    if step == "extra":
+        blocks = sum(row.kind == "Add" for row in run)
+        if places and blocks:
+            place = places[min(j, len(places) - 1)]
+            raise CheckFailed(what, f"{place}: {_blocks(blocks)} too many (from layer {i + 1}).", hints["blocks"])
+        names = ", ".join(f"{row.kind} ({row.name})" for row in run)
+        raise CheckFailed(what, f"layer {i + 1}: {names} {'is' if len(run) == 1 else 'are'} extra.", hints["extra"])
+    if step == "missing":
+        at = f"before layer {i + 1} ({got[i].name})" if i < len(got) else "at the end"
+        blocks = sum(row.kind == "Add" for row in run)
+        if places and blocks:
+            raise CheckFailed(what, f"{places[j]}: {_blocks(blocks)} missing ({at}).", hints["blocks"])
+        names = ", ".join(_describe(row) for row in run)
+        raise CheckFailed(
+            what, f"{'a layer is' if len(run) == 1 else f'{len(run)} layers are'} missing {at}: {names}.",
+            hints["missing"],
+        )  # fmt: skip
+    for i, (g, e) in enumerate(zip(got, expected), start=1):
+        where = f"layer {i} ({g.name})"
+        if "inputs" in e.config and g.config.get("inputs") != e.config["inputs"]:
+            raise CheckFailed(
+                what, f"{where}: expected inputs={e.config['inputs']!r}, got inputs={g.config.get('inputs')!r}.",
+                hints["inputs"],
+            )  # fmt: skip
+        if g.output_shape != e.output_shape:
+            raise CheckFailed(
+                what, f"{where}: expected output shape {e.output_shape}, got {g.output_shape}.", hints["output_shape"]
+            )
+        if g.params != e.params:
+            raise CheckFailed(what, f"{where}: expected {e.params:,} parameters, got {g.params:,}.", hints["params"])
+
+
+def _matches(g: LayerRow, e: LayerRow) -> bool:
+    return g.kind == e.kind and all(g.config.get(k) == v for k, v in e.config.items() if k != "inputs")
+
+
+def _cost(g: LayerRow, e: LayerRow) -> float:
+    return 0 if _matches(g, e) else SAME_KIND if g.kind == e.kind else OTHER_KIND
+
+
+def _alignment(got: list, expected: list) -> list[list[float]]:
+    """``cost[i][j]``: the cheapest alignment of ``got[i:]`` with ``expected[j:]``."""
+    n, m = len(got), len(expected)
+    cost = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n, -1, -1):
+        for j in range(m, -1, -1):
+            if i == n or j == m:
+                cost[i][j] = GAP * ((n - i) + (m - j))
+                continue
+            cost[i][j] = min(
+                _cost(got[i], expected[j]) + cost[i + 1][j + 1], GAP + cost[i + 1][j], GAP + cost[i][j + 1]
+            )
+    return cost
+
+
+def _steps(got: list, expected: list) -> list[tuple]:
+    """A cheapest alignment as ``(i, j, step)``: step is "match", "replace" (``got[i]`` is ``expected[j]``
+    with a difference), "extra" (``got[i]``) or "missing" (``expected[j]``)."""
+    cost = _alignment(got, expected)
+    i = j = 0
+    steps = []
+    while i < len(got) or j < len(expected):
+        both = i < len(got) and j < len(expected)
+        if both and _matches(got[i], expected[j]) and cost[i][j] == cost[i + 1][j + 1]:
+            step = "match"
+        elif both and got[i].kind == expected[j].kind and cost[i][j] == SAME_KIND + cost[i + 1][j + 1]:
+            step = "replace"
+        elif i < len(got) and cost[i][j] == GAP + cost[i + 1][j]:
+            step = "extra"
+        elif j < len(expected) and cost[i][j] == GAP + cost[i][j + 1]:
+            step = "missing"
+        else:
+            step = "replace"
+        steps.append((i, j, step))
+        i, j = i + (step != "missing"), j + (step != "extra")
+    return steps
+
+
+def _first_difference(got: list, expected: list) -> tuple:
+    """``(i, j, step, run)``: where a cheapest alignment first differs, and the rows of that run of
+    consecutive extra (or missing) rows; ``step`` is None when the tables align row for row."""
+    steps = _steps(got, expected)
+    first = next((k for k, (_, _, step) in enumerate(steps) if step != "match"), None)
+    if first is None:
+        return 0, 0, None, []
+    i, j, step = steps[first]
+    run = []
+    for i2, j2, step2 in steps[first:]:
+        if step2 != step:
+            break
+        run.append(got[i2] if step == "extra" else expected[j2] if step == "missing" else None)
+    return i, j, step, run
+
+
+def _describe(row: LayerRow) -> str:
+    window = row.config.get("kernel_size", row.config.get("pool_size"))
+    size = f" {window[0]}x{window[1]}" if isinstance(window, tuple) else ""
+    count = (
+        f" ({row.config['filters']} filters)" if "filters" in row.config
+        else f" ({row.config['units']} units)" if "units" in row.config else ""
+    )  # fmt: skip
+    return f"{row.kind}{size}{count}"
+
+
+def _blocks(count: int) -> str:
+    return "one residual block" if count == 1 else f"{count} residual blocks"
