@@ -27,6 +27,7 @@ import ast
 import copy
 import hashlib
 import json
+import linecache
 import shutil
 import sys
 from pathlib import Path
@@ -224,7 +225,9 @@ def load_functions(notebook: str | Path, replace: dict | None = None) -> dict:
                 if old not in source:
                     raise ValueError(f"{old!r} is not in the source of {node.name} in {notebook}")
                 source = source.replace(old, new)
-            exec(compile(source, str(notebook), "exec"), namespace)  # noqa: S102 -- our own notebooks
+            filename = f"{notebook}#{getattr(node, 'name', 'import')}"  # a traceback shows lines of this source
+            linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+            exec(compile(source, filename, "exec"), namespace)  # noqa: S102 -- our own notebooks
     if replace:
         raise ValueError(f"{notebook} defines no {', '.join(replace)}")
     return namespace

@@ -1,20 +1,31 @@
-"""What every test of a notebook's exercise checks asserts: a check passes on the notebook's own
-solution, reports an unsolved stub, and names a planted mistake with its hint."""
+"""The scaffolding every test of a notebook's exercise checks shares: a check passes on the notebook's own
+solution and on other correct styles, reports an unsolved stub, and names each planted mistake with its hint.
+
+Alternatives and mistakes are planted into the notebook's own solutions as text edits
+(``helpers.exercises.load_functions(..., replace=...)``), so they stay in step with the notebooks.
+"""
 
 import re
 from pathlib import Path
 
 import pytest
 
-from helpers.checks import CheckFailed
+from helpers.checks.core import CheckFailed
 from helpers.exercises import load_functions
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def student(notebook: str, name: str, edits=()):
-    """The notebook's own function `name`, with `edits` ((old, new) text pairs) planted in its source."""
-    return load_functions(NOTEBOOKS / notebook, replace={name: list(edits)} if edits else None)[name]
+def solution(notebook: str, name: str, edits=()):
+    """The notebook's own function ``name``, with ``edits`` planted first: ``(old, new)`` text pairs in
+    ``name`` itself, or ``{function: [(old, new), ...]}`` for edits in the functions it calls."""
+    replace = edits if isinstance(edits, dict) else ({name: list(edits)} if edits else None)
+    return load_functions(NOTEBOOKS / notebook, replace=replace)[name]
+
+
+def exercise(notebook: str, name: str):
+    """The function ``name`` of the exercise version of the notebook: the stub a student starts from."""
+    return load_functions(NOTEBOOKS / "exercises" / notebook)[name]
 
 
 def assert_passes(check, function, name: str, capsys) -> None:
@@ -22,19 +33,24 @@ def assert_passes(check, function, name: str, capsys) -> None:
     assert capsys.readouterr().out == f"✔ {name}: all checks passed.\n"
 
 
-def assert_reports_stub(check) -> None:
+def assert_reports_stub(check, function=None) -> None:
     def stub(*args, **kwargs):
         raise NotImplementedError()
 
     with pytest.raises(CheckFailed, match="still raises NotImplementedError") as info:
-        check(stub)
+        check(function or stub)
     assert "YOUR CODE HERE" in info.value.hint
 
 
 def assert_names_mistake(check, function, name: str, message: str, hint: str) -> None:
-    """The check fails on `function`, its problem matches the regex `message`, and its hint contains `hint`."""
+    """The check fails on ``function``, its problem matches the regex ``message`` and its hint the regex ``hint``."""
     with pytest.raises(CheckFailed) as info:
         check(function)
-    assert info.value.what == name
+    assert info.value.what.startswith(name), info.value.what
     assert re.search(message, info.value.problem), info.value.problem
-    assert hint in info.value.hint, info.value.hint
+    assert re.search(hint, info.value.hint), info.value.hint
+
+
+def ids(table) -> list[str]:
+    """Test ids for a table whose rows start with (function name, description, ...)."""
+    return [f"{row[0]}: {row[1]}" for row in table]

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import checks_inception
-from helpers.checks import CheckFailed
+from helpers.checks import inception as checks_inception
+from helpers.checks.core import CheckFailed
 from helpers.exercises import load_functions
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_inception.ipynb"

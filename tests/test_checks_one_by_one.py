@@ -3,7 +3,7 @@
 import pytest
 from exercise_checks import assert_names_mistake, assert_passes, assert_reports_stub, student
 
-from helpers.checks_one_by_one import check_bottleneck, check_conv_multiplications, check_pointwise_conv
+from helpers.checks.one_by_one_convolutions import check_bottleneck, check_conv_multiplications, check_pointwise_conv
 
 NOTEBOOK = "04_one_by_one_convolutions.ipynb"
 CHECKS = {

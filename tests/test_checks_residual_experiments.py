@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import checks_residual_experiments as residual
-from helpers.checks import CheckFailed
+from helpers.checks import why_residuals_work as residual
+from helpers.checks.core import CheckFailed
 from helpers.exercises import load_functions
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_why_residuals_work.ipynb"

@@ -7,8 +7,9 @@ from pathlib import Path
 import keras
 import pytest
 
-from helpers import checks_resnet
-from helpers.checks import CheckFailed, layer_table
+from helpers.checks import residual_blocks as checks_resnet
+from helpers.checks.core import CheckFailed
+from helpers.checks.graph import layer_table
 from helpers.exercises import load_functions
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_residual_blocks.ipynb"

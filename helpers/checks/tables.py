@@ -146,10 +146,10 @@ def _steps(got: list, expected: list) -> list[tuple]:
             step = "match"
         elif both and got[i].kind == expected[j].kind and cost[i][j] == SAME_KIND + cost[i + 1][j + 1]:
             step = "replace"
-        elif i < len(got) and cost[i][j] == GAP + cost[i + 1][j]:
-            step = "extra"
         elif j < len(expected) and cost[i][j] == GAP + cost[i][j + 1]:
             step = "missing"
+        elif i < len(got) and cost[i][j] == GAP + cost[i + 1][j]:
+            step = "extra"
         else:
             step = "replace"
         steps.append((i, j, step))
