@@ -1,155 +1,90 @@
-"""The checks of notebook 05_inception pass on the notebook's own solutions and name each typical mistake."""
+"""The checks of 05_inception: correct answers in other styles pass, typical mistakes are named."""
 
-import re
-from pathlib import Path
+import functools
 
 import pytest
+from exercise_checks import assert_names_mistake, assert_passes, assert_reports_stub, ids, solution
 
-from helpers.checks import inception as checks_inception
-from helpers.checks.core import CheckFailed
-from helpers.exercises import load_functions
+from helpers.checks.inception import check_branch_mults, check_inception_module
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_inception.ipynb"
+NOTEBOOK = "05_inception.ipynb"
+student = functools.partial(solution, NOTEBOOK)
+CHECKS = {"inception_module": check_inception_module, "branch_mults": check_branch_mults}
+
 CONCAT = "layers.Concatenate(axis=-1)([branch_1x1, branch_3x3, branch_5x5, branch_pool])"
+CONV_1X1 = 'layers.Conv2D(n_1x1, 1, activation="relu")(x)'
 CONV_3X3 = 'layers.Conv2D(n_3x3, 3, padding="same", activation="relu")(branch_3x3)'
 CONV_5X5 = 'layers.Conv2D(n_5x5, 5, padding="same", activation="relu")(branch_5x5)'
 POOL = 'layers.MaxPooling2D(3, strides=1, padding="same")(x)'
 POOL_PROJ = 'branch_pool = layers.Conv2D(pool_proj, 1, activation="relu")(branch_pool)'
+NAIVE = "return height * width * filters * kernel_size * kernel_size * in_channels"
+REDUCED = "return reduce + height * width * filters * kernel_size * kernel_size * reduce_filters"
+
+ALTERNATIVES = [
+    ("inception_module", "ReLU layer", [(CONV_1X1, "layers.ReLU()(layers.Conv2D(n_1x1, 1)(x))")]),
+    ("inception_module", "ops.concatenate on axis 3", [(CONCAT, "ops.concatenate([branch_1x1, branch_3x3, branch_5x5, branch_pool], axis=3)")]),
+    ("inception_module", "'same' on a 1x1", [('layers.Conv2D(n_3x3_reduce, 1, activation="relu")', 'layers.Conv2D(n_3x3_reduce, 1, padding="same", activation="relu")')]),
+    ("inception_module", "layers.concatenate", [(CONCAT, "layers.concatenate([branch_1x1, branch_3x3, branch_5x5, branch_pool])")]),
+    ("inception_module", "Activation layers", [(CONV_5X5, CONV_5X5.replace(', activation="relu")(branch_5x5)', ')(branch_5x5)\n    branch_5x5 = layers.Activation("relu")(branch_5x5)'))]),
+    ("branch_mults", "helper for one convolution", [
+        ("if reduce_filters is None:", "def conv(c_in, k, f):\n        return height * width * k * k * c_in * f\n\n    if reduce_filters is None:"),
+        (NAIVE, "return conv(in_channels, kernel_size, filters)"),
+        (REDUCED, "return reduce + conv(reduce_filters, kernel_size, filters)")]),
+    ("branch_mults", "one expression", [(REDUCED, "return height * width * (reduce_filters * in_channels + filters * kernel_size**2 * reduce_filters)")]),
+    ("branch_mults", "numpy integers", [(NAIVE, "import numpy as np\n        return np.int64(height) * width * filters * kernel_size**2 * in_channels")]),
+]  # fmt: skip
+
+MISTAKES = [
+    ("inception_module", "concatenated on axis 1", [(CONCAT, CONCAT.replace("axis=-1", "axis=1"))],
+     r"raised ValueError: .* \(in inception_module: `return layers.Concatenate\(axis=1\)", r"channel axis, the last one: layers\.Concatenate\(axis=-1\)"),
+    ("inception_module", "no 1x1 reduction", [(CONV_3X3, CONV_3X3.replace("(branch_3x3)", "(x)"))],
+     r"branch 2 \(#3x3\) has no 1x1 reduction before its 3x3 convolution", r"filters\[1\] \(the #3x3 reduce, 96 here\)"),
+    ("inception_module", "'valid' on the 5x5", [(CONV_5X5, CONV_5X5.replace("same", "valid"))],
+     r"branch 3 \(#5x5\), layer 2 \(.*\): expected padding='same', got padding='valid'", "keep the input's height and width"),
+    ("inception_module", "'valid' pool", [(POOL, POOL.replace("same", "valid"))],
+     r"branch 4 \(pool proj\), layer 1 \(.*\): expected padding='same', got padding='valid'", "keep the input's height and width"),
+    ("inception_module", "no pool projection", [(POOL_PROJ, "")], "the 1x1 pool projection is missing", "passes all 192 input channels on"),
+    ("inception_module", "branches in another order", [(CONCAT, CONCAT.replace("branch_1x1, branch_3x3", "branch_3x3, branch_1x1"))],
+     r"branch 1 is the #3x3 branch; the paper's branch 1 is #1x1", r"paper's order: \[#1x1, #3x3, #5x5, pool proj\]"),
+    ("inception_module", "pool with its default stride", [(POOL, 'layers.MaxPooling2D(3, padding="same")(x)')],
+     r"expected strides=\(1, 1\), got strides=\(3, 3\)", "everything has stride 1"),
+    ("inception_module", "wrong filters entry", [(POOL_PROJ, POOL_PROJ.replace("pool_proj", "n_5x5"))],
+     r"branch 4 \(pool proj\), layer 2 \(.*\): expected filters=8, got filters=6", r"filters\[5\], the pool proj entry"),
+    ("inception_module", "no ReLU", [(CONV_5X5, CONV_5X5.replace(', activation="relu"', ""))],
+     "expected activation='relu', got activation='linear'", "a ReLU where the description has one"),
+    ("inception_module", "branches not joined", [(CONCAT, "[branch_1x1, branch_3x3, branch_5x5, branch_pool]")],
+     "returned a list", "call each layer on a tensor"),
+    ("inception_module", "added instead of concatenated", [(CONCAT, "layers.Add()([branch_1x1, branch_1x1])")],
+     "the module ends with Add, expected the concatenation", "Concatenate"),
+    ("branch_mults", "reduction not counted", [("return reduce + height", "return height")],
+     r"branch_mults\(28, 28, 192, 5, 32, reduce_filters=16\) returned 10,035,200, expected 12,443,648", "the 1x1 reduction itself"),
+    ("branch_mults", "5x5 sees all input channels", [("kernel_size * kernel_size * reduce_filters", "kernel_size * kernel_size * in_channels")],
+     r"returned [\d,]+, expected 12,443,648", "sees reduce_filters channels, not in_channels"),
+    ("branch_mults", "kernel not squared", [("kernel_size * kernel_size * in_channels", "kernel_size * in_channels")],
+     r"returned 24,084,480, expected 120,422,400", "multiply by kernel_size twice"),
+    ("branch_mults", "a float", [(NAIVE, NAIVE.replace("return ", "return 1.0 * "))], "returned a float, expected an int", "integers"),
+]  # fmt: skip
 
 
-def module_with(*edits):
-    return load_functions(NOTEBOOK, replace={"inception_module": list(edits)})["inception_module"]
+@pytest.mark.parametrize("name", CHECKS)
+def test_check_passes_on_the_solution(name, capsys):
+    assert_passes(CHECKS[name], student(name), name, capsys)
 
 
-def mults_with(*edits):
-    return load_functions(NOTEBOOK, replace={"branch_mults": list(edits)})["branch_mults"]
+@pytest.mark.parametrize("name", CHECKS)
+def test_stub_gets_the_not_implemented_hint(name):
+    assert_reports_stub(CHECKS[name])
 
 
-def test_module_check_passes_on_the_solution(capsys):
-    checks_inception.check_inception_module(module_with())
-    assert "✔ inception_module: all checks passed." in capsys.readouterr().out
+@pytest.mark.parametrize("name, style, edits", ALTERNATIVES, ids=ids(ALTERNATIVES))
+def test_correct_alternative_passes(name, style, edits, capsys):
+    assert_passes(CHECKS[name], student(name, edits), name, capsys)
 
 
-@pytest.mark.parametrize(
-    "edit",
-    [
-        ('layers.Conv2D(n_1x1, 1, activation="relu")(x)', "layers.ReLU()(layers.Conv2D(n_1x1, 1)(x))"),
-        (CONCAT, "ops.concatenate([branch_1x1, branch_3x3, branch_5x5, branch_pool], axis=3)"),
-        (
-            'layers.Conv2D(n_3x3_reduce, 1, activation="relu")',
-            'layers.Conv2D(n_3x3_reduce, 1, padding="same", activation="relu")',
-        ),
-    ],
-    ids=["separate-relu-layer", "ops-concatenate-axis-3", "same-padding-on-1x1"],
-)
-def test_module_check_accepts_equivalent_styles(edit, capsys):
-    checks_inception.check_inception_module(module_with(edit))
-    assert "all checks passed" in capsys.readouterr().out
+@pytest.mark.parametrize("name, mistake, edits, message, hint", MISTAKES, ids=ids(MISTAKES))
+def test_check_names_the_typical_mistake(name, mistake, edits, message, hint):
+    assert_names_mistake(CHECKS[name], student(name, edits), name, message, hint)
 
 
-@pytest.mark.parametrize(
-    "edit, problem, hint",
-    [
-        pytest.param(
-            (CONCAT, CONCAT.replace("axis=-1", "axis=1")),
-            "cannot be concatenated",
-            r"channel axis, the last one: layers\.Concatenate\(axis=-1\)",
-            id="concatenate-on-wrong-axis",
-        ),
-        pytest.param(
-            (CONV_3X3, CONV_3X3.replace("(branch_3x3)", "(x)")),
-            r"branch 2 \(#3x3\) has no 1x1 reduction before its 3x3 convolution",
-            r"filters\[1\] \(the #3x3 reduce, 96 here\)",
-            id="missing-1x1-reduction",
-        ),
-        pytest.param(
-            (CONV_5X5, CONV_5X5.replace("same", "valid")),
-            r"branch 3 \(#5x5\), layer 2 \(.*\): expected padding='same', got padding='valid'",
-            "keep the input's height and width",
-            id="valid-padding-in-a-branch",
-        ),
-        pytest.param(
-            (POOL, POOL.replace("same", "valid")),
-            r"branch 4 \(pool proj\), layer 1 \(.*\): expected padding='same', got padding='valid'",
-            "keep the input's height and width",
-            id="valid-padding-in-the-pool",
-        ),
-        pytest.param(
-            (POOL_PROJ, ""),
-            "the 1x1 pool projection is missing",
-            "passes all 192 input channels on",
-            id="pool-without-projection",
-        ),
-        pytest.param(
-            (CONCAT, CONCAT.replace("branch_1x1, branch_3x3", "branch_3x3, branch_1x1")),
-            r"branch 1 is the #3x3 branch; the paper's branch 1 is #1x1",
-            r"paper's order: \[#1x1, #3x3, #5x5, pool proj\]",
-            id="branches-in-another-order",
-        ),
-        pytest.param(
-            (POOL, 'layers.MaxPooling2D(3, padding="same")(x)'),
-            r"expected strides=\(1, 1\), got strides=\(3, 3\)",
-            "everything has stride 1",
-            id="pool-with-default-stride",
-        ),
-        pytest.param(
-            (POOL_PROJ, POOL_PROJ.replace("pool_proj", "n_5x5")),
-            r"branch 4 \(pool proj\), layer 2 \(.*\): expected filters=8, got filters=6",
-            r"filters\[5\], the pool proj entry",
-            id="wrong-filters-entry",
-        ),
-        pytest.param(
-            (CONV_5X5, CONV_5X5.replace(', activation="relu"', "")),
-            "expected activation='relu', got activation='linear'",
-            "a ReLU where the description has one",
-            id="missing-relu",
-        ),
-        pytest.param(
-            (CONCAT, "[branch_1x1, branch_3x3, branch_5x5, branch_pool]"),
-            "returned a list",
-            "call each layer on a tensor",
-            id="returns-the-branches-unjoined",
-        ),
-    ],
-)
-def test_module_check_names_the_mistake(edit, problem, hint):
-    with pytest.raises(CheckFailed, match=problem) as failure:
-        checks_inception.check_inception_module(module_with(edit))
-    assert re.search(hint, failure.value.hint), failure.value.hint
-
-
-def test_module_check_reports_an_unfinished_exercise():
-    stub = module_with(("branch_1x1 = ", "raise NotImplementedError()\n    branch_1x1 = "))
-    with pytest.raises(CheckFailed, match="still raises NotImplementedError"):
-        checks_inception.check_inception_module(stub)
-
-
-def test_mults_check_passes_on_the_solution(capsys):
-    checks_inception.check_branch_mults(mults_with())
-    assert "✔ branch_mults: all checks passed." in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    "edit, hint",
-    [
-        pytest.param(
-            ("return reduce + height", "return height"),
-            r"multiplications of the 1x1 reduction itself",
-            id="forgets-the-reduction-cost",
-        ),
-        pytest.param(
-            ("kernel_size * kernel_size * reduce_filters", "kernel_size * kernel_size * in_channels"),
-            "sees reduce_filters channels, not in_channels",
-            id="5x5-still-sees-all-input-channels",
-        ),
-        pytest.param(
-            ("kernel_size * kernel_size * in_channels", "kernel_size * in_channels"),
-            "multiply by kernel_size twice",
-            id="kernel-area-not-squared",
-        ),
-    ],
-)
-def test_mults_check_names_the_mistake(edit, hint):
-    with pytest.raises(CheckFailed, match=r"returned [\d,]+, expected [\d,]+") as failure:
-        checks_inception.check_branch_mults(mults_with(edit))
-    assert re.search(hint, failure.value.hint), failure.value.hint
+def test_every_exercise_has_three_alternatives():
+    assert all(sum(row[0] == name for row in ALTERNATIVES) >= 3 for name in CHECKS)
