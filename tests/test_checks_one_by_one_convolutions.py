@@ -24,45 +24,146 @@ COUNT = "return height * width * filters * kernel_size * kernel_size * in_channe
 ALTERNATIVES = [
     ("pointwise_conv", "einsum", [(MATMUL, 'return ops.einsum("bhwc,cd->bhwd", x, kernel) + bias')]),
     ("pointwise_conv", "tensordot", [(MATMUL, "return ops.add(ops.tensordot(x, kernel, axes=1), bias)")]),
-    ("pointwise_conv", "reshape, matmul, reshape", [(MATMUL, (
-        "b, h, w, c = x.shape\n    flat = ops.reshape(x, (b * h * w, c))\n"
-        "    return ops.reshape(ops.matmul(flat, kernel) + bias, (b, h, w, kernel.shape[1]))"))]),
+    (
+        "pointwise_conv",
+        "reshape, matmul, reshape",
+        [
+            (
+                MATMUL,
+                (
+                    "b, h, w, c = x.shape\n    flat = ops.reshape(x, (b * h * w, c))\n"
+                    "    return ops.reshape(ops.matmul(flat, kernel) + bias, (b, h, w, kernel.shape[1]))"
+                ),
+            )
+        ],
+    ),
     ("pointwise_conv", "the course's conv", [(MATMUL, "return ops.conv(x, kernel[None, None]) + bias")]),
-    ("bottleneck", "ReLU layers", [(REDUCE, 'x = layers.Conv2D(reduce_filters, kernel_size=1)(x)\n    x = layers.ReLU()(x)'),
-                                    (SPREAD, SPREAD.replace(', activation="relu")(x)', ')(x)\n    x = layers.Activation("relu")(x)'))]),
-    ("bottleneck", "'same' on the 1x1", [(REDUCE, REDUCE.replace("kernel_size=1,", 'kernel_size=(1, 1), padding="same",'))]),
-    ("bottleneck", "keras.activations.relu", [(SPREAD, SPREAD.replace(', activation="relu")(x)', ')(x)\n    x = keras.activations.relu(x)'))]),
-    ("conv_multiplications", "other order", [(COUNT, "return in_channels * kernel_size**2 * filters * width * height")]),
-    ("conv_multiplications", "math.prod", [(COUNT, "import math\n    return math.prod([*output_shape, kernel_size, kernel_size, in_channels])")]),
-    ("conv_multiplications", "numpy integer", [(COUNT, "import numpy as np\n    return np.prod([*output_shape, kernel_size, kernel_size, in_channels])")]),
-]  # fmt: skip
+    (
+        "bottleneck",
+        "ReLU layers",
+        [
+            (REDUCE, "x = layers.Conv2D(reduce_filters, kernel_size=1)(x)\n    x = layers.ReLU()(x)"),
+            (SPREAD, SPREAD.replace(', activation="relu")(x)', ')(x)\n    x = layers.Activation("relu")(x)')),
+        ],
+    ),
+    (
+        "bottleneck",
+        "'same' on the 1x1",
+        [(REDUCE, REDUCE.replace("kernel_size=1,", 'kernel_size=(1, 1), padding="same",'))],
+    ),
+    (
+        "bottleneck",
+        "keras.activations.relu",
+        [(SPREAD, SPREAD.replace(', activation="relu")(x)', ")(x)\n    x = keras.activations.relu(x)"))],
+    ),
+    (
+        "conv_multiplications",
+        "other order",
+        [(COUNT, "return in_channels * kernel_size**2 * filters * width * height")],
+    ),
+    (
+        "conv_multiplications",
+        "math.prod",
+        [(COUNT, "import math\n    return math.prod([*output_shape, kernel_size, kernel_size, in_channels])")],
+    ),
+    (
+        "conv_multiplications",
+        "numpy integer",
+        [(COUNT, "import numpy as np\n    return np.prod([*output_shape, kernel_size, kernel_size, in_channels])")],
+    ),
+]
 
 MISTAKES = [
     ("pointwise_conv", "bias missing", [("+ bias", "")], "wrong values", "add the bias"),
-    ("pointwise_conv", "ReLU added", [(MATMUL, "return ops.relu(ops.matmul(x, kernel) + bias)")], "wrong values", "no activation"),
-    ("pointwise_conv", "transposed kernel", [("ops.matmul(x, kernel)", "ops.matmul(x, ops.transpose(kernel))")],
-     "wrong values|an operation failed|raised", "transpose|shapes"),
-    ("pointwise_conv", "sum over channels", [(MATMUL, "return ops.sum(x, axis=-1)")], r"returned shape \(2, 4, 4\)", "contract over"),
+    (
+        "pointwise_conv",
+        "ReLU added",
+        [(MATMUL, "return ops.relu(ops.matmul(x, kernel) + bias)")],
+        "wrong values",
+        "no activation",
+    ),
+    (
+        "pointwise_conv",
+        "transposed kernel",
+        [("ops.matmul(x, kernel)", "ops.matmul(x, ops.transpose(kernel))")],
+        "wrong values|an operation failed|raised",
+        "transpose|shapes",
+    ),
+    (
+        "pointwise_conv",
+        "sum over channels",
+        [(MATMUL, "return ops.sum(x, axis=-1)")],
+        r"returned shape \(2, 4, 4\)",
+        "contract over",
+    ),
     ("pointwise_conv", "a list", [(MATMUL, "return [ops.matmul(x, kernel) + bias]")], "returned a list", "keras.ops"),
-    ("pointwise_conv", "operands swapped", [(MATMUL, SWAPPED)],
-     r"(an operation failed|raised \w+: .*) \(in pointwise_conv: `return ops.matmul\(kernel, x\) \+ bias`\)",
-     "shapes|full traceback"),
-    ("bottleneck", "'valid' on the 5x5", [(SPREAD, SPREAD.replace('padding="same", ', ""))],
-     r"layer 2 .*expected padding='same', got padding='valid'", "'same' padding keeps"),
-    ("bottleneck", "no ReLU on the 1x1", [(REDUCE, REDUCE.replace(', activation="relu"', ""))],
-     r"layer 1 .*expected activation='relu', got activation='linear'", "activation"),
-    ("bottleneck", "3x3 reduction", [("Conv2D(reduce_filters, kernel_size=1", "Conv2D(reduce_filters, kernel_size=3, padding='same'")],
-     r"expected kernel_size=\(1, 1\)", "1 x 1"),
-    ("bottleneck", "filters swapped", [("Conv2D(reduce_filters,", "Conv2D(filters,")], r"layer 1 .*expected filters=16, got filters=32", "filters"),
+    (
+        "pointwise_conv",
+        "operands swapped",
+        [(MATMUL, SWAPPED)],
+        r"(an operation failed|raised \w+: .*) \(in pointwise_conv: `return ops.matmul\(kernel, x\) \+ bias`\)",
+        "shapes|full traceback",
+    ),
+    (
+        "bottleneck",
+        "'valid' on the 5x5",
+        [(SPREAD, SPREAD.replace('padding="same", ', ""))],
+        r"layer 2 .*expected padding='same', got padding='valid'",
+        "'same' padding keeps",
+    ),
+    (
+        "bottleneck",
+        "no ReLU on the 1x1",
+        [(REDUCE, REDUCE.replace(', activation="relu"', ""))],
+        r"layer 1 .*expected activation='relu', got activation='linear'",
+        "activation",
+    ),
+    (
+        "bottleneck",
+        "3x3 reduction",
+        [("Conv2D(reduce_filters, kernel_size=1", "Conv2D(reduce_filters, kernel_size=3, padding='same'")],
+        r"expected kernel_size=\(1, 1\)",
+        "1 x 1",
+    ),
+    (
+        "bottleneck",
+        "filters swapped",
+        [("Conv2D(reduce_filters,", "Conv2D(filters,")],
+        r"layer 1 .*expected filters=16, got filters=32",
+        "filters",
+    ),
     ("bottleneck", "None returned", [("    return x", "    return None")], "returned None", "return"),
-    ("bottleneck", "reduction missing", [("    " + REDUCE + "\n", "")], r"a layer is missing before layer 1 .*: Conv2D 1x1 \(16 filters\)",
-     "architecture described"),
+    (
+        "bottleneck",
+        "reduction missing",
+        [("    " + REDUCE + "\n", "")],
+        r"a layer is missing before layer 1 .*: Conv2D 1x1 \(16 filters\)",
+        "architecture described",
+    ),
     ("conv_multiplications", "in_channels left out", [("* in_channels", "")], "expected 120,422,400", "in_channels"),
-    ("conv_multiplications", "kernel not squared", [("kernel_size * kernel_size", "kernel_size")], "expected", "squared"),
-    ("conv_multiplications", "filters left out", [("height * width * filters", "height * width")], "expected", "number of filters"),
-    ("conv_multiplications", "additions counted", [("return height", "return 2 * height")], "expected", "not the additions"),
+    (
+        "conv_multiplications",
+        "kernel not squared",
+        [("kernel_size * kernel_size", "kernel_size")],
+        "expected",
+        "squared",
+    ),
+    (
+        "conv_multiplications",
+        "filters left out",
+        [("height * width * filters", "height * width")],
+        "expected",
+        "number of filters",
+    ),
+    (
+        "conv_multiplications",
+        "additions counted",
+        [("return height", "return 2 * height")],
+        "expected",
+        "not the additions",
+    ),
     ("conv_multiplications", "a float", [("return height", "return 1.0 * height")], "returned a float", "integers"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("name", CHECKS)

@@ -69,6 +69,21 @@ def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
     return keras.Model(inputs, outputs)
 
 
+def with_line_hints(what: str, fn, line_hints: dict, call, *args, **kwargs):
+    """``call(what, *args, **kwargs)``, e.g. ``build_model(what, fn, ...)``; when the student's code fails at
+    a line that contains a key of ``line_hints`` (e.g. ``"add"`` or ``"concatenate"``, any case), that
+    key's hint replaces the general one: the line says which step failed, without reading the error's text."""
+    try:
+        return call(what, *args, **kwargs)
+    except CheckFailed as failure:
+        frame = student_line(fn, failure.__cause__) if failure.__cause__ is not None else None
+        line = frame.line.lower() if frame is not None else ""
+        hint = next((hint for key, hint in line_hints.items() if key in line), None)
+        if hint is None:
+            raise
+        raise CheckFailed(what, failure.problem, hint) from failure.__cause__
+
+
 def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
     """Call a student's function that builds a whole model, e.g. ``LeNet5(input_shape=(28, 28, 3))``;
     check that it returned a ``keras.Model``."""

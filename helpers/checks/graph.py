@@ -162,7 +162,8 @@ def _tensors(value):
 
 
 def _canonical(calls: dict, outputs: list) -> list:
-    """Keys of all calls, each after the calls it reads; operands of order-free merges deepest first."""
+    """Keys of all calls, each after the calls it reads; operands of order-free merges deepest first
+    (their ``parents`` are sorted so, in place)."""
     depths: dict = {}
 
     def depth(key) -> int:
@@ -190,9 +191,9 @@ def _canonical(calls: dict, outputs: list) -> list:
             if key in seen:
                 continue
             seen.add(key)
-            parents = calls[key].parents
             if calls[key].kind in ORDER_FREE:
-                parents = sorted(parents, key=lambda p: (-depth(p), chain(p)))
+                calls[key].parents = sorted(calls[key].parents, key=lambda p: (-depth(p), chain(p)))
+            parents = calls[key].parents
             stack.append((key, True))
             stack.extend((p, False) for p in reversed(parents))
 

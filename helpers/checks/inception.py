@@ -95,15 +95,8 @@ def check_branch_mults(branch_mults, cases=BRANCH_MULT_CASES) -> None:
 
 
 def _build(what: str, fn, input_shape: tuple, filters: tuple):
-    """The module as a model; an error at the student's line that joins the branches gets a hint about
-    the axis and the shapes."""
-    try:
-        return core.build_model(what, fn, input_shape, filters)
-    except CheckFailed as err:
-        frame = core.student_line(fn, err.__cause__) if err.__cause__ is not None else None
-        if frame is not None and "concatenate" in frame.line.lower():
-            raise CheckFailed(what, err.problem, JOIN_HINT) from err.__cause__
-        raise
+    """The module as a model; an error at the line that joins the branches gets a hint about the axis and shapes."""
+    return core.with_line_hints(what, fn, {"concatenate": JOIN_HINT}, core.build_model, fn, input_shape, filters)
 
 
 def _branches(what: str, model) -> list:

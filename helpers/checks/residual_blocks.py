@@ -20,7 +20,7 @@ from helpers.checks.core import (
     call_student,
     check_array,
     passed,
-    student_line,
+    with_line_hints,
 )
 from helpers.checks.graph import layer_table
 from helpers.checks.tables import compare_tables
@@ -63,6 +63,7 @@ TRAINING_HINT = (
     "`X = layers.BatchNormalization(axis=3)(X, training=training)`; without it a call on arrays always runs "
     "in inference mode."
 )
+ADD_LINE = {"add": ADD_SHAPES_HINT, "+": ADD_SHAPES_HINT}
 INITIALIZER_HINT = "give every Conv2D kernel_initializer=initializer(seed=0), as the course does."
 UNCALLED_HINT = (
     "call the initializer to make one: kernel_initializer=initializer(seed=0); `initializer` on its own is "
@@ -173,7 +174,7 @@ def check_identity_block(fn, cases=IDENTITY_CASES) -> None:
     """
     what = "identity_block"
     for input_shape, f, filters, _ in cases:
-        model = _explained(what, fn, build_model, fn, input_shape, f, filters)
+        model = with_line_hints(what, fn, ADD_LINE, build_model, fn, input_shape, f, filters)
         _check_structure(what, model, block_table(input_shape, f, filters), IDENTITY_HINTS)
     _check_values(what, fn, *cases[-1][:3])
     passed(what)
@@ -187,7 +188,7 @@ def check_convolutional_block(fn, cases=CONVOLUTIONAL_CASES) -> None:
     """
     what = "convolutional_block"
     for input_shape, f, filters, s in cases:
-        model = _explained(what, fn, build_model, fn, input_shape, f, filters, s=s)
+        model = with_line_hints(what, fn, ADD_LINE, build_model, fn, input_shape, f, filters, s=s)
         _check_structure(what, model, block_table(input_shape, f, filters, s), HINTS, convolutional=True)
     _check_values(what, fn, *cases[-1][:3], s=cases[-1][3])
     passed(what)
@@ -196,22 +197,10 @@ def check_convolutional_block(fn, cases=CONVOLUTIONAL_CASES) -> None:
 def check_resnet50(fn, input_shape=(64, 64, 3), classes: int = 6) -> None:
     """Check ``ResNet50(input_shape, classes)`` layer by layer; the first wrong layer (or block) is named."""
     what = "ResNet50"
-    model = _explained(what, fn, call_model_function, fn, input_shape=input_shape, classes=classes)
+    model = with_line_hints(what, fn, ADD_LINE, call_model_function, fn, input_shape=input_shape, classes=classes)
     table = resnet50_table(input_shape, classes)
     _check_structure(what, model, table.rows, HINTS, places=table.places)
     passed(what)
-
-
-def _explained(what: str, fn, call, *args, **kwargs):
-    """``call(what, ...)``, e.g. ``build_model``; an error at the student's line that adds the shortcut
-    gets a hint that names the usual causes of two shapes that do not fit."""
-    try:
-        return call(what, *args, **kwargs)
-    except CheckFailed as failure:
-        frame = student_line(fn, failure.__cause__) if failure.__cause__ is not None else None
-        if frame is not None and ("add" in frame.line.lower() or "+" in frame.line):
-            raise CheckFailed(what, failure.problem, ADD_SHAPES_HINT) from failure.__cause__
-        raise
 
 
 def _check_structure(
@@ -268,8 +257,8 @@ class _Initializer:
 def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None:
     """Called on arrays, the block must give BatchNormalization's training or inference output as asked."""
     constant = _Initializer()
-    model = _explained(
-        what, fn, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs
+    model = with_line_hints(
+        what, fn, ADD_LINE, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs
     )
     if constant.uncalled:
         raise CheckFailed(what, "passes `initializer` itself as kernel_initializer, without calling it.", UNCALLED_HINT)

@@ -9,13 +9,18 @@ convolution zeroed, the block must hand its (non-negative) input on unchanged.
 import keras
 import numpy as np
 
-from helpers.checks.core import CheckFailed, build_model, check_close, passed
+from helpers.checks.core import CheckFailed, build_model, check_close, passed, with_line_hints
 from helpers.checks.graph import layer_table
 from helpers.checks.tables import compare_tables
 from helpers.checks.tables import expected_row as row
 
 SUBSAMPLE = "subsample by slicing, X[:, ::s, ::s, :] (rows and columns 0, s, 2s and so on)"
 
+ADD_SHAPES_HINT = (
+    "the branch and the shortcut must have the same shape at the Add: both 3x3 convolutions use padding='same', "
+    "only the first has stride s, and where the shape changes the shortcut is option A or a projection."
+)
+ADD_LINE = {"add": ADD_SHAPES_HINT, "+": ADD_SHAPES_HINT}
 BLOCK_HINTS = {
     "kind": "the branch is 3x3 conv -> batch norm -> ReLU -> 3x3 conv -> batch norm; then Add the shortcut "
     "and apply a ReLU. A projection shortcut is a 1x1 conv and batch norm (`projection_shortcut`).",
@@ -121,7 +126,7 @@ def check_residual_basic_block(fn, cases=BLOCK_CASES) -> None:
     what = "residual_basic_block"
     for input_shape, filters, s, shortcut, case in cases:
         where = f"{what} with {case}"
-        model = build_model(where, fn, input_shape, filters, s, shortcut)
+        model = with_line_hints(where, fn, ADD_LINE, build_model, fn, input_shape, filters, s, shortcut)
         rows = _without_option_a(layer_table(model)) if shortcut == "zero_pad" else layer_table(model)
         _check_skip(where, rows, input_shape, filters, s, shortcut)
         compare_tables(where, rows, basic_block_table(input_shape, filters, s, shortcut), BLOCK_HINTS)

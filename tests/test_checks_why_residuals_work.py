@@ -1,0 +1,198 @@
+"""The checks of 03_why_residuals_work: correct answers in other styles pass, typical mistakes are named."""
+
+import functools
+
+import pytest
+from exercise_checks import assert_names_mistake, assert_passes, assert_reports_stub, ids, solution
+
+from helpers.checks.why_residuals_work import basic_block_table, check_residual_basic_block, check_zero_padding_shortcut
+
+NOTEBOOK = "03_why_residuals_work.ipynb"
+student = functools.partial(solution, NOTEBOOK)
+CHECKS = {"zero_padding_shortcut": check_zero_padding_shortcut, "residual_basic_block": check_residual_basic_block}
+
+SLICE = "X = X[:, ::s, ::s, :]"
+PAD = "return ops.pad(X, [[0, 0], [0, 0], [0, 0], [0, filters - X.shape[-1]]])"
+ADD_THEN_RELU = "return layers.ReLU()(layers.Add()([branch, X_shortcut]))"
+FIRST_RELU = "branch = layers.ReLU()(branch)"
+
+ALTERNATIVES = [
+    ("zero_padding_shortcut", "1x1 max pool to subsample", [(SLICE, "X = layers.MaxPooling2D(1, strides=s)(X)")]),
+    (
+        "zero_padding_shortcut",
+        "concatenate zeros",
+        [(PAD, "return ops.concatenate([X, ops.zeros_like(X)[..., : filters - X.shape[-1]]], axis=-1)")],
+    ),
+    (
+        "zero_padding_shortcut",
+        "ZeroPadding3D-free pad with constant",
+        [(PAD, 'return ops.pad(X, ((0, 0), (0, 0), (0, 0), (0, filters - X.shape[-1])), mode="constant")')],
+    ),
+    (
+        "residual_basic_block",
+        "operands of Add swapped",
+        [(ADD_THEN_RELU, "return layers.ReLU()(layers.Add()([X_shortcut, branch]))")],
+    ),
+    (
+        "residual_basic_block",
+        "+ and an Activation layer",
+        [(ADD_THEN_RELU, 'return layers.Activation("relu")(X_shortcut + branch)')],
+    ),
+    (
+        "residual_basic_block",
+        "layers.add, keras.ops.relu, axis=-1",
+        [(ADD_THEN_RELU, "return ops.relu(layers.add([branch, X_shortcut]))"), ("axis=3", "axis=-1")],
+    ),
+    ("residual_basic_block", "ReLU as Activation", [(FIRST_RELU, 'branch = layers.Activation("relu")(branch)')]),
+]
+
+MISTAKES = [
+    (
+        "zero_padding_shortcut",
+        "no subsampling",
+        [(SLICE, "pass")],
+        r"returned shape \(2, 8, 8, 8\)",
+        r"X\[:, ::s, ::s, :\]",
+    ),
+    (
+        "zero_padding_shortcut",
+        "no padding",
+        [(PAD, "return X")],
+        r"returned shape \(2, 4, 4, 4\)",
+        "filters - channels zeros",
+    ),
+    (
+        "zero_padding_shortcut",
+        "pads the width",
+        [("[0, 0], [0, filters - X.shape[-1]]]", "[0, filters - X.shape[-1]], [0, 0]]")],
+        r"returned shape \(2, 4, 8, 4\)",
+        r"pad only the last \(channel\) axis",
+    ),
+    (
+        "zero_padding_shortcut",
+        "zeros first",
+        [("[0, filters - X.shape[-1]]]", "[filters - X.shape[-1], 0]]")],
+        "wrong values",
+        "the zeros go after the input channels",
+    ),
+    (
+        "zero_padding_shortcut",
+        "offset",
+        [(SLICE, "X = X[:, 1::s, 1::s, :]")],
+        "wrong values",
+        "start at row and column 0",
+    ),
+    (
+        "zero_padding_shortcut",
+        "average pool",
+        [(SLICE, "X = layers.AveragePooling2D(s)(X)")],
+        "wrong values",
+        "do not average",
+    ),
+    (
+        "zero_padding_shortcut",
+        "a convolution",
+        [(SLICE, "X = layers.Conv2D(X.shape[-1], 1, strides=s)(X)")],
+        "has 20 parameters, expected none",
+        "parameter-free",
+    ),
+    (
+        "residual_basic_block",
+        "ReLU before the Add",
+        [(ADD_THEN_RELU, "return layers.Add()([layers.ReLU()(branch), X_shortcut])")],
+        "ends with ReLU -> Add",
+        "apply the last ReLU after the addition",
+    ),
+    (
+        "residual_basic_block",
+        "stride on the second conv",
+        [
+            ("strides=s, padding", "padding"),
+            ('layers.Conv2D(filters, 3, padding="same")(branch)', 'layers.Conv2D(filters, 3, s, "same")(branch)'),
+        ],
+        r"layer 1 \(.*\): expected strides=\(2, 2\), got strides=\(1, 1\)",
+        "only the first 3x3",
+    ),
+    (
+        "residual_basic_block",
+        "projection for option A",
+        [("X_shortcut = zero_padding_shortcut(X", "X_shortcut = projection_shortcut(X")],
+        "has a 1x1 convolution",
+        "call zero_padding_shortcut",
+    ),
+    (
+        "residual_basic_block",
+        "shortcut from the branch",
+        [("X_shortcut = X\n", "X_shortcut = branch\n")],
+        "with its last convolution set to zero, it does not return its input",
+        "not a tensor computed from it",
+    ),
+    (
+        "residual_basic_block",
+        "second batch norm missing",
+        [("branch = layers.BatchNormalization(axis=3)(branch)\n    if", "if")],
+        r"a layer is missing before layer 5 .*: BatchNormalization",
+        r"3x3 conv -> batch norm -> ReLU -> 3x3 conv -> batch norm",
+    ),
+    (
+        "residual_basic_block",
+        "first ReLU missing",
+        [("    " + FIRST_RELU + "\n", "")],
+        r"a layer is missing before layer 3 .*: ReLU",
+        "batch norm -> ReLU",
+    ),
+    (
+        "residual_basic_block",
+        "batch norm on the identity shortcut",
+        [("X_shortcut = X\n", "X_shortcut = layers.BatchNormalization(axis=3)(X)\n")],
+        r"layer 6: BatchNormalization .* is extra",
+        "The identity and option A shortcuts add no layers",
+    ),
+    (
+        "residual_basic_block",
+        "skip in the plain block",
+        [("    if shortcut is None:\n        return layers.ReLU()(branch)\n", "")],
+        "adds a shortcut",
+        "shortcut=None is the plain block",
+    ),
+    (
+        "residual_basic_block",
+        "'valid' convolutions",
+        [('strides=s, padding="same"', "strides=s")],
+        r"Inputs have incompatible shapes\. .* \(in residual_basic_block: `return layers.ReLU\(\)\(layers.Add\(\)",
+        "both 3x3 convolutions use padding='same'",
+    ),
+]
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_check_passes_on_the_solution(name, capsys):
+    assert_passes(CHECKS[name], student(name), name, capsys)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_stub_gets_the_not_implemented_hint(name):
+    assert_reports_stub(CHECKS[name])
+
+
+@pytest.mark.parametrize("name, style, edits", ALTERNATIVES, ids=ids(ALTERNATIVES))
+def test_correct_alternative_passes(name, style, edits, capsys):
+    assert_passes(CHECKS[name], student(name, edits), name, capsys)
+
+
+@pytest.mark.parametrize("name, mistake, edits, message, hint", MISTAKES, ids=ids(MISTAKES))
+def test_check_names_the_typical_mistake(name, mistake, edits, message, hint):
+    assert_names_mistake(CHECKS[name], student(name, edits), name, message, hint)
+
+
+def test_every_exercise_has_three_alternatives():
+    assert all(sum(row[0] == name for row in ALTERNATIVES) >= 3 for name in CHECKS)
+
+
+def test_basic_block_table_counts_the_paper_block():
+    """A 16 -> 32 channel option A block at stride 2 has 3x3x16x32 + 32 and 3x3x32x32 + 32 conv weights."""
+    table = basic_block_table((32, 32, 16), 32, 2, "zero_pad")
+    kinds = ["Conv2D", "BatchNormalization", "ReLU", "Conv2D", "BatchNormalization", "Add", "ReLU"]
+    assert [r.kind for r in table] == kinds
+    assert [r.params for r in table if r.kind == "Conv2D"] == [4640, 9248]
+    assert {r.output_shape for r in table} == {(16, 16, 32)}
