@@ -63,7 +63,7 @@ TRAINING_HINT = (
     "`X = layers.BatchNormalization(axis=3)(X, training=training)`; without it a call on arrays always runs "
     "in inference mode."
 )
-ADD_LINE = {"add": ADD_SHAPES_HINT, "+": ADD_SHAPES_HINT}
+LINE_HINTS = {"add": ADD_SHAPES_HINT, "+": ADD_SHAPES_HINT, "batchnormalization": HINTS["axis"]}
 INITIALIZER_HINT = "give every Conv2D kernel_initializer=initializer(seed=0), as the course does."
 UNCALLED_HINT = (
     "call the initializer to make one: kernel_initializer=initializer(seed=0); `initializer` on its own is "
@@ -71,10 +71,11 @@ UNCALLED_HINT = (
 )
 IDENTITY_HINTS = {**HINTS, "kind": IDENTITY, "missing": IDENTITY, "extra": IDENTITY}
 
-# (input shape, f, filters, s) per case. f=1 and equal filters come first: there 'valid' vs 'same' and a
-# shortcut from the wrong tensor keep the shapes fitting, so the table names them instead of a shape error.
-IDENTITY_CASES = (((6, 6, 6), 1, (6, 6, 6), None), ((6, 6, 6), 3, (2, 3, 6), None))
-CONVOLUTIONAL_CASES = (((6, 6, 6), 1, (6, 6, 6), 1), ((8, 8, 3), 3, (2, 3, 6), 2))
+# (input shape, f, filters, s) per case. Open height and width and equal filters come first: there 'valid' vs
+# 'same' and a shortcut from the wrong tensor keep the shapes fitting, so the table names them instead of a
+# shape error at the Add.
+IDENTITY_CASES = (((None, None, 6), 3, (6, 6, 6), None), ((6, 6, 6), 3, (2, 3, 6), None))
+CONVOLUTIONAL_CASES = (((None, None, 6), 3, (6, 6, 6), 2), ((8, 8, 3), 3, (2, 3, 6), 2))
 RESNET50_STAGES = (((64, 64, 256), 3, 1), ((128, 128, 512), 4, 2), ((256, 256, 1024), 6, 2), ((512, 512, 2048), 3, 2))
 
 
@@ -101,6 +102,7 @@ class _Table:
     def conv(self, source: int, filters: int, k: int, s: int = 1, padding: str = "valid") -> int:
         height, width, channels = self.shapes[source]
         size = (lambda n: -(-n // s)) if padding == "same" else (lambda n: (n - k) // s + 1)
+        size = lambda n, size=size: None if n is None else size(n)  # noqa: E731 -- height and width left open
         return self.add(
             "Conv2D",
             (source,),
@@ -174,7 +176,7 @@ def check_identity_block(fn, cases=IDENTITY_CASES) -> None:
     """
     what = "identity_block"
     for input_shape, f, filters, _ in cases:
-        model = with_line_hints(what, fn, ADD_LINE, build_model, fn, input_shape, f, filters)
+        model = with_line_hints(what, fn, LINE_HINTS, build_model, fn, input_shape, f, filters)
         _check_structure(what, model, block_table(input_shape, f, filters), IDENTITY_HINTS)
     _check_values(what, fn, *cases[-1][:3])
     passed(what)
@@ -188,7 +190,7 @@ def check_convolutional_block(fn, cases=CONVOLUTIONAL_CASES) -> None:
     """
     what = "convolutional_block"
     for input_shape, f, filters, s in cases:
-        model = with_line_hints(what, fn, ADD_LINE, build_model, fn, input_shape, f, filters, s=s)
+        model = with_line_hints(what, fn, LINE_HINTS, build_model, fn, input_shape, f, filters, s=s)
         _check_structure(what, model, block_table(input_shape, f, filters, s), HINTS, convolutional=True)
     _check_values(what, fn, *cases[-1][:3], s=cases[-1][3])
     passed(what)
@@ -197,7 +199,7 @@ def check_convolutional_block(fn, cases=CONVOLUTIONAL_CASES) -> None:
 def check_resnet50(fn, input_shape=(64, 64, 3), classes: int = 6) -> None:
     """Check ``ResNet50(input_shape, classes)`` layer by layer; the first wrong layer (or block) is named."""
     what = "ResNet50"
-    model = with_line_hints(what, fn, ADD_LINE, call_model_function, fn, input_shape=input_shape, classes=classes)
+    model = with_line_hints(what, fn, LINE_HINTS, call_model_function, fn, input_shape=input_shape, classes=classes)
     table = resnet50_table(input_shape, classes)
     _check_structure(what, model, table.rows, HINTS, places=table.places)
     passed(what)
@@ -258,7 +260,7 @@ def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None
     """Called on arrays, the block must give BatchNormalization's training or inference output as asked."""
     constant = _Initializer()
     model = with_line_hints(
-        what, fn, ADD_LINE, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs
+        what, fn, LINE_HINTS, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs
     )
     if constant.uncalled:
         raise CheckFailed(what, "passes `initializer` itself as kernel_initializer, without calling it.", UNCALLED_HINT)

@@ -44,6 +44,8 @@ def expected_row(kind: str, output_shape: tuple, params: int, **config) -> Layer
     settings = {k: _normalise(v) for k, v in config.items()}
     if isinstance(settings.get("axis"), int) and settings["axis"] < 0:
         settings["axis"] += len(output_shape) + 1
+    if settings.get("padding") == "same" and set(settings.get("kernel_size", settings.get("pool_size", ()))) == {1}:
+        settings["padding"] = "valid"  # as graph.layer_table reads it: a 1x1 window pads nothing
     return LayerRow("expected", kind, tuple(output_shape), params, 0, settings)
 
 
@@ -82,7 +84,7 @@ def compare_tables(
     if step == "extra":
         blocks = sum(row.kind == "Add" for row in run)
         if places and blocks:
-            place = places[min(j, len(places) - 1)]
+            place = places[max(j - 1, 0)]  # the run follows the row before it
             raise CheckFailed(what, f"{place}: {_blocks(blocks)} too many (from layer {i + 1}).", hints["blocks"])
         names = ", ".join(f"{row.kind} ({row.name})" for row in run)
         raise CheckFailed(what, f"layer {i + 1}: {names} {'is' if len(run) == 1 else 'are'} extra.", hints["extra"])

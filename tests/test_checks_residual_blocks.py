@@ -1,0 +1,342 @@
+"""The checks of 02_residual_blocks: correct answers in other styles pass, typical mistakes are named."""
+
+import functools
+
+import keras
+import pytest
+from exercise_checks import assert_names_mistake, assert_passes, assert_reports_stub, ids, solution
+
+from helpers.checks import residual_blocks
+from helpers.checks.graph import layer_table
+
+NOTEBOOK = "02_residual_blocks.ipynb"
+student = functools.partial(solution, NOTEBOOK)
+CHECKS = {
+    "identity_block": residual_blocks.check_identity_block,
+    "convolutional_block": residual_blocks.check_convolutional_block,
+    "ResNet50": residual_blocks.check_resnet50,
+}
+
+ADD = "X = layers.Add()([X, X_shortcut])"
+ADD_THEN_RELU = 'X = layers.Add()([X, X_shortcut])\n    X = layers.Activation("relu")(X)'
+FIRST_CONV = 'X = layers.Conv2D(F1, (1, 1), strides=(s, s), padding="valid", kernel_initializer=initializer(seed=0))(X)'
+SHORTCUT_BN = "    X_shortcut = layers.BatchNormalization(axis=3)(X_shortcut, training=training)\n"
+STEM_RELU = (
+    'X = layers.BatchNormalization(axis=3)(X)\n    X = layers.Activation("relu")(X)\n    X = layers.MaxPooling2D'
+)
+STAGES = "([128, 128, 512], 4, 2)"
+
+ALTERNATIVES = [
+    ("identity_block", "layers.add, operands swapped", {"identity_block": [(ADD, "X = layers.add([X_shortcut, X])")]}),
+    ("identity_block", "ReLU layers", {"identity_block": [('layers.Activation("relu")', "layers.ReLU()")]}),
+    ("identity_block", "axis=-1", {"identity_block": [("axis=3", "axis=-1")]}),
+    ("identity_block", "+ on Keras tensors", {"identity_block": [(ADD, "X = X_shortcut + X")]}),
+    ("identity_block", "keras.ops.relu", {"identity_block": [(ADD_THEN_RELU, "X = keras.ops.relu(X + X_shortcut)")]}),
+    (
+        "convolutional_block",
+        "Add operands swapped",
+        {"convolutional_block": [(ADD, "X = layers.Add()([X_shortcut, X])")]},
+    ),
+    (
+        "convolutional_block",
+        "'same' on the 1x1 convolutions",
+        {"convolutional_block": [('strides=(s, s), padding="valid"', 'strides=(s, s), padding="same"')]},
+    ),
+    (
+        "convolutional_block",
+        "shortcut first, + and ReLU layer",
+        {"convolutional_block": [(ADD_THEN_RELU, "X = layers.ReLU()(X_shortcut + X)")]},
+    ),
+    (
+        "ResNet50",
+        "blocks in other styles",
+        {
+            "identity_block": [(ADD, "X = X_shortcut + X"), ("axis=3", "axis=-1")],
+            "convolutional_block": [(ADD, "X = layers.add([X_shortcut, X])")],
+        },
+    ),
+    (
+        "ResNet50",
+        "ReLU layer in the stem",
+        {"ResNet50": [('X = layers.Activation("relu")(X)', "X = layers.ReLU()(X)")]},
+    ),
+    (
+        "ResNet50",
+        "stages written out",
+        {
+            "ResNet50": [
+                (
+                    "for filters, blocks, s in [([64, 64, 256], 3, 1), ([128, 128, 512], 4, 2),\n"
+                    "                               ([256, 256, 1024], 6, 2), ([512, 512, 2048], 3, 2)]:",
+                    "stages = [([64, 64, 256], 3, 1), ([128, 128, 512], 4, 2), ([256, 256, 1024], 6, 2)]\n"
+                    "    stages.append(([512, 512, 2048], 3, 2))\n    for filters, blocks, s in stages:",
+                )
+            ]
+        },
+    ),
+]
+
+MISTAKES = [
+    (
+        "identity_block",
+        "final ReLU missing",
+        {"identity_block": [(ADD_THEN_RELU, ADD)]},
+        r"no ReLU follows the Add",
+        r"ReLU after adding the shortcut",
+    ),
+    (
+        "identity_block",
+        "ReLU before the Add",
+        {"identity_block": [(ADD_THEN_RELU, 'X = layers.Activation("relu")(X)\n    ' + ADD)]},
+        r"adds the output of a ReLU",
+        r"output of the last BatchNormalization, then apply the ReLU",
+    ),
+    (
+        "identity_block",
+        "'valid' where 'same' belongs",
+        {"identity_block": [('padding="same"', 'padding="valid"')]},
+        r"layer 4 \(conv2d\w*\): expected padding='same', got padding='valid'",
+        r"f x f convolution uses padding='same'",
+    ),
+    (
+        "identity_block",
+        "BN on the wrong axis",
+        {"identity_block": [("axis=3", "axis=1")]},
+        r"raised ValueError: .* \(in identity_block: `X = layers.BatchNormalization\(axis=1\)",
+        r"BatchNormalization\(axis=3\)",
+    ),
+    (
+        "identity_block",
+        "training not passed to BN",
+        {"identity_block": [("(X, training=training)", "(X)")]},
+        r"with training=True, the output is not that of BatchNormalization in training mode",
+        r"pass training=training to every BatchNormalization",
+    ),
+    (
+        "identity_block",
+        "shortcut taken after the first component",
+        {
+            "identity_block": [
+                ("F1, F2, F3 = filters\n    X_shortcut = X\n", "F1, F2, F3 = filters\n"),
+                (
+                    'X = layers.Activation("relu")(X)\n\n    X = layers.Conv2D(F2',
+                    'X = layers.Activation("relu")(X)\n    X_shortcut = X\n\n    X = layers.Conv2D(F2',
+                ),
+            ]
+        },
+        r"layer 9 \(add\w*\): expected inputs=\('layer 8', 'input'\), got inputs=\('layer 8', 'layer 3'\)",
+        r"X_shortcut is the block's input",
+    ),
+    (
+        "identity_block",
+        "F1 and F2 swapped",
+        {"identity_block": [("F1, F2, F3 = filters", "F2, F1, F3 = filters")]},
+        r"layer 1 \(conv2d\w*\): expected filters=2, got filters=3",
+        r"filters = \[F1, F2, F3\]",
+    ),
+    (
+        "identity_block",
+        "F1 and F3 swapped",
+        {"identity_block": [("F1, F2, F3 = filters", "F3, F2, F1 = filters")]},
+        r"Inputs have incompatible shapes.* \(in identity_block: `X = layers.Add\(\)",
+        r"last convolution has F3 filters",
+    ),
+    (
+        "identity_block",
+        "batch norm on the shortcut",
+        {
+            "identity_block": [
+                ("X_shortcut = X\n", "X_shortcut = layers.BatchNormalization(axis=3)(X, training=training)\n")
+            ]
+        },
+        r"layer 9: BatchNormalization \(batch_normalization\w*\) is extra",
+        r"the shortcut is X itself, with no layer on it",
+    ),
+    (
+        "identity_block",
+        "middle component missing",
+        {
+            "identity_block": [
+                (
+                    '    X = layers.Conv2D(F2, (f, f), strides=(1, 1), padding="same", '
+                    "kernel_initializer=initializer(seed=0))(X)\n"
+                    "    X = layers.BatchNormalization(axis=3)(X, training=training)\n"
+                    '    X = layers.Activation("relu")(X)\n',
+                    "",
+                )
+            ]
+        },
+        r"3 layers are missing before layer 4 \(conv2d\w*\): Conv2D 3x3 \(6 filters\), BatchNormalization, ReLU",
+        r"three components",
+    ),
+    (
+        "identity_block",
+        "initializer passed uncalled",
+        {"identity_block": [("kernel_initializer=initializer(seed=0)", "kernel_initializer=initializer")]},
+        r"passes `initializer` itself as kernel_initializer, without calling it",
+        r"kernel_initializer=initializer\(seed=0\)",
+    ),
+    (
+        "convolutional_block",
+        "BN on the shortcut missing",
+        {"convolutional_block": [(SHORTCUT_BN, "")]},
+        r"shortcut comes straight from a Conv2D",
+        r"BatchNormalization\(axis=3\)\(X_shortcut",
+    ),
+    (
+        "convolutional_block",
+        "stride on the middle conv",
+        {
+            "convolutional_block": [
+                (FIRST_CONV, FIRST_CONV.replace("strides=(s, s)", "strides=(1, 1)")),
+                ("(F2, (f, f), strides=(1, 1)", "(F2, (f, f), strides=(s, s)"),
+            ]
+        },
+        r"layer 1 \(conv2d\w*\): expected strides=\(2, 2\), got strides=\(1, 1\)",
+        r"stride s goes on the first 1x1 convolution",
+    ),
+    (
+        "convolutional_block",
+        "'valid' where 'same' belongs",
+        {"convolutional_block": [('padding="same"', 'padding="valid"')]},
+        r"expected padding='same', got padding='valid'",
+        r"f x f convolution uses padding='same'",
+    ),
+    (
+        "convolutional_block",
+        "training not passed to the shortcut's BN",
+        {"convolutional_block": [("(X_shortcut, training=training)", "(X_shortcut)")]},
+        r"with training=True, the output is not that of BatchNormalization in training mode",
+        r"pass training=training to every BatchNormalization",
+    ),
+    (
+        "convolutional_block",
+        "shortcut conv reads the main path",
+        {"convolutional_block": [(")(X_shortcut)\n", ")(X)\n")]},
+        r"layer 9 \(conv2d\w*\): expected inputs=\('input',\), got inputs=\('layer 8',\)",
+        r"X_shortcut is the block's input",
+    ),
+    (
+        "convolutional_block",
+        "initializer not used",
+        {"convolutional_block": [(FIRST_CONV, FIRST_CONV.replace(", kernel_initializer=initializer(seed=0)", ""))]},
+        r"layer conv2d\w* does not use `initializer`",
+        r"kernel_initializer=initializer\(seed=0\)",
+    ),
+    (
+        "convolutional_block",
+        "identity shortcut",
+        {
+            "convolutional_block": [
+                (
+                    "    X_shortcut = layers.Conv2D(\n"
+                    '        F3, (1, 1), strides=(s, s), padding="valid", kernel_initializer=initializer(seed=0)\n'
+                    "    )(X_shortcut)\n" + SHORTCUT_BN,
+                    "",
+                )
+            ]
+        },
+        r"2 layers are missing before layer 9 \(add\w*\): Conv2D 1x1 \(6 filters\), BatchNormalization",
+        r"1x1 Conv2D of stride s",
+    ),
+    (
+        "ResNet50",
+        "stage 3 without stride",
+        {"ResNet50": [(STAGES, STAGES.replace(", 2)", ", 1)"))]},
+        r"layer 38 \(conv2d\w*\): expected strides=\(2, 2\), got strides=\(1, 1\)",
+        r"stride s goes on the first",
+    ),
+    (
+        "ResNet50",
+        "one identity block short per stage",
+        {"ResNet50": [("range(blocks - 1)", "range(blocks - 2)")]},
+        r"stage 2: one residual block missing \(before layer 28 \(conv2d\w*\)\)",
+        r"3, 4, 6 and 3 blocks",
+    ),
+    (
+        "ResNet50",
+        "one identity block too many in stage 3",
+        {"ResNet50": [(STAGES, STAGES.replace(", 4, ", ", 5, "))]},
+        r"stage 3: one residual block too many \(from layer \d+\)",
+        r"3, 4, 6 and 3 blocks",
+    ),
+    (
+        "ResNet50",
+        "max pool missing",
+        {"ResNet50": [("    X = layers.MaxPooling2D((3, 3), strides=(2, 2))(X)\n", "")]},
+        r"a layer is missing before layer 5 \(conv2d\w*\): MaxPooling2D 3x3",
+        r"Conv2D -> BatchNormalization",
+    ),
+    (
+        "ResNet50",
+        "ReLU of the stem missing",
+        {"ResNet50": [(STEM_RELU, "X = layers.BatchNormalization(axis=3)(X)\n    X = layers.MaxPooling2D")]},
+        r"a layer is missing before layer 4 \(max_pooling2d\w*\): ReLU",
+        "",
+    ),
+    (
+        "ResNet50",
+        "a block without its final ReLU",
+        {"identity_block": [(ADD_THEN_RELU, ADD)]},
+        r"layer 26 \(add\w*\): no ReLU follows the Add",
+        r"ReLU after adding the shortcut",
+    ),
+    (
+        "ResNet50",
+        "not a model",
+        {"ResNet50": [("return keras.Model(inputs=X_input, outputs=X)", "return X")]},
+        "returned a KerasTensor, expected a keras.Model",
+        r"return keras.Model\(inputs, outputs\)",
+    ),
+]
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_check_passes_on_the_solution(name, capsys):
+    assert_passes(CHECKS[name], student(name), name, capsys)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_stub_gets_the_not_implemented_hint(name):
+    assert_reports_stub(CHECKS[name])
+
+
+@pytest.mark.parametrize("name, style, edits", ALTERNATIVES, ids=ids(ALTERNATIVES))
+def test_correct_alternative_passes(name, style, edits, capsys):
+    assert_passes(CHECKS[name], student(name, edits), name, capsys)
+
+
+@pytest.mark.parametrize("name, mistake, edits, message, hint", MISTAKES, ids=ids(MISTAKES))
+def test_check_names_the_typical_mistake(name, mistake, edits, message, hint):
+    assert_names_mistake(CHECKS[name], student(name, edits), name, message, hint)
+
+
+def test_every_exercise_has_three_alternatives():
+    assert all(sum(row[0] == name for row in ALTERNATIVES) >= 3 for name in CHECKS)
+
+
+def test_swapping_the_operands_of_add_reorders_keras_layers_but_not_the_canonical_table():
+    """Why the checks order layers themselves: Keras lists them by depth, ties broken by operand order."""
+    swapped = {"convolutional_block": [(ADD, "X = layers.Add()([X_shortcut, X])")]}
+    tables, keras_orders = [], []
+    for block in (student("convolutional_block"), student("convolutional_block", swapped)):
+        inputs = keras.Input((8, 8, 4))
+        model = keras.Model(inputs, block(inputs, 3, [2, 3, 6], s=2))
+        keras_orders.append([(type(layer).__name__, layer.count_params()) for layer in model.layers])
+        tables.append(layer_table(model))
+    assert keras_orders[0] != keras_orders[1]
+    assert [(r.kind, r.output_shape, r.params, r.config) for r in tables[0]] == [
+        (r.kind, r.output_shape, r.params, r.config) for r in tables[1]
+    ]
+
+
+def test_resnet50_table_matches_the_published_parameter_count():
+    """The expected table adds up to the count DESIGN.md gives for keras.applications at 64x64x3, 6 classes."""
+    assert sum(row.params for row in residual_blocks.resnet50_table((64, 64, 3), 6).rows) == 23_600_006
+
+
+def test_the_layer_table_of_the_notebook_model_matches_the_expected_table():
+    """What notebook 02 prints from ``graph.layer_table``: the same rows the check compares."""
+    model = student("ResNet50")()
+    got, expected = layer_table(model), residual_blocks.resnet50_table().rows
+    assert [(r.kind, r.output_shape, r.params) for r in got] == [(r.kind, r.output_shape, r.params) for r in expected]
