@@ -9,6 +9,7 @@ One module per concern, in the spirit of d2l's ``d2l`` package:
 - ``helpers.plots``     -- training curves, image grids, confusion matrices, feature maps, cost bars
 - ``helpers.costs``     -- parameters and multiplications per layer and per model
 - ``helpers.checks``    -- the checks that tell you what is wrong with an exercise, and how to fix it
+  (a subpackage: shared building blocks, then one module per notebook)
 - ``helpers.exercises`` -- makes the exercise notebooks from the solution notebooks
 
 ``import helpers`` comes first in every notebook: it loads Keras and its backend with TensorFlow's C++
