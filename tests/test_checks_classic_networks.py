@@ -298,3 +298,10 @@ def test_check_names_the_typical_mistake(name, mistake, edits, message, hint):
 
 def test_every_exercise_has_three_alternatives():
     assert all(sum(row[0] == name for row in ALTERNATIVES) >= 3 for name in CHECKS)
+
+
+def test_checks_take_other_shapes(capsys):
+    """Hidden tests may call the checks on other shapes than the notebook's check cells."""
+    check_vgg_block(student("vgg_block"), cases=[((12, 12, 1), 1, 4), ((6, 6, 2), 4, 3)])
+    check_vgg16(student("VGG16"), input_shape=(32, 32, 1), classes=3)
+    assert capsys.readouterr().out.count("all checks passed") == 2

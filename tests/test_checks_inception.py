@@ -221,3 +221,10 @@ def test_check_names_the_typical_mistake(name, mistake, edits, message, hint):
 
 def test_every_exercise_has_three_alternatives():
     assert all(sum(row[0] == name for row in ALTERNATIVES) >= 3 for name in CHECKS)
+
+
+def test_checks_take_other_shapes(capsys):
+    """Hidden tests may call the checks on other shapes than the notebook's check cells."""
+    check_inception_module(student("inception_module"), cases=[(480, (192, 96, 208, 16, 48, 64))])
+    check_branch_mults(student("branch_mults"), cases=[(14, 14, 512, 5, 64, 24), (3, 5, 7, 3, 2, None)])
+    assert capsys.readouterr().out.count("all checks passed") == 2

@@ -340,3 +340,11 @@ def test_the_layer_table_of_the_notebook_model_matches_the_expected_table():
     model = student("ResNet50")()
     got, expected = layer_table(model), residual_blocks.resnet50_table().rows
     assert [(r.kind, r.output_shape, r.params) for r in got] == [(r.kind, r.output_shape, r.params) for r in expected]
+
+
+def test_checks_take_other_shapes(capsys):
+    """Hidden tests may call the checks on other shapes than the notebook's check cells."""
+    residual_blocks.check_identity_block(student("identity_block"), cases=[((5, 5, 4), 3, (2, 2, 4), None)])
+    residual_blocks.check_convolutional_block(student("convolutional_block"), cases=[((9, 9, 2), 2, (3, 2, 5), 3)])
+    residual_blocks.check_resnet50(student("ResNet50"), input_shape=(96, 96, 3), classes=4)
+    assert capsys.readouterr().out.count("all checks passed") == 3

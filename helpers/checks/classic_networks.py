@@ -110,10 +110,17 @@ def check_lenet5(LeNet5) -> None:
     passed(what)
 
 
-def check_vgg_block(vgg_block) -> None:
-    """``vgg_block(x, n_convs, filters)`` with 2 and with 3 convolutions."""
+VGG_BLOCK_CASES = (((8, 8, 3), 2, 16), ((16, 16, 8), 3, 32))
+
+
+def check_vgg_block(vgg_block, cases=VGG_BLOCK_CASES) -> None:
+    """``vgg_block(x, n_convs, filters)`` with 2 and with 3 convolutions.
+
+    Args:
+        cases: ``(input shape, n_convs, filters)`` per case.
+    """
     what = "vgg_block"
-    for input_shape, n_convs, filters in (((8, 8, 3), 2, 16), ((16, 16, 8), 3, 32)):
+    for input_shape, n_convs, filters in cases:
         model = build_model(what, vgg_block, input_shape, n_convs, filters)
         compare_models(what, model, vgg_block_table(input_shape, n_convs, filters), VGG_BLOCK_HINTS)
     passed(what)

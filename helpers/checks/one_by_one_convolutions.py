@@ -34,20 +34,21 @@ def check_pointwise_conv(pointwise_conv) -> None:
     passed(what)
 
 
-def check_bottleneck(bottleneck) -> None:
-    """``bottleneck(x, reduce_filters, filters, kernel_size)`` on 28x28x192, as in the lecture."""
+def check_bottleneck(bottleneck, input_shape=(28, 28, 192), reduce_filters=16, filters=32, kernel_size=5) -> None:
+    """``bottleneck(x, reduce_filters, filters, kernel_size)``, by default on 28x28x192 as in the lecture."""
     what = "bottleneck"
-    model = build_model(what, bottleneck, (28, 28, 192), reduce_filters=16, filters=32, kernel_size=5)
-    compare_models(
-        what,
-        model,
-        [
-            row("Conv2D", (28, 28, 16), 3_088, filters=16, kernel_size=(1, 1), strides=(1, 1), padding="valid",
-                activation="relu", use_bias=True),
-            row("Conv2D", (28, 28, 32), 12_832, filters=32, kernel_size=(5, 5), strides=(1, 1), padding="same",
-                activation="relu", use_bias=True),
-        ],
-    )  # fmt: skip
+    model = build_model(
+        what, bottleneck, input_shape, reduce_filters=reduce_filters, filters=filters, kernel_size=kernel_size
+    )
+    height, width, channels = input_shape
+    conv = {"strides": (1, 1), "activation": "relu", "use_bias": True}
+    expected = [
+        row("Conv2D", (height, width, reduce_filters), (channels + 1) * reduce_filters, filters=reduce_filters,
+            kernel_size=(1, 1), padding="valid", **conv),
+        row("Conv2D", (height, width, filters), (kernel_size**2 * reduce_filters + 1) * filters, filters=filters,
+            kernel_size=(kernel_size, kernel_size), padding="same", **conv),
+    ]  # fmt: skip
+    compare_models(what, model, expected)
     passed(what)
 
 
