@@ -1,5 +1,7 @@
 """The generic building blocks of the exercise checks (the notebooks' own checks have their own tests)."""
 
+import inspect
+import linecache
 import re
 
 import keras
@@ -80,6 +82,32 @@ def test_call_student_points_at_the_students_line_not_inside_keras():
     error = caught(core.call_student, "f", student_conv, keras.Input((4,)))
     assert error.problem.startswith("raised ValueError: ")
     assert error.problem.endswith("(in student_conv: `return layers.Conv2D(8, 3)(x)`)")
+
+
+def student_signature(x):
+    return inspect.signature(x)
+
+
+def test_call_student_points_at_the_students_line_not_inside_the_standard_library():
+    error = caught(core.call_student, "f", student_signature, 5)
+    assert error.problem.endswith("(in student_signature: `return inspect.signature(x)`)"), error.problem
+
+
+def cells(*sources: str) -> dict:
+    """Run each source as a notebook does, each in a file of its own, in one namespace."""
+    namespace = {"__name__": "__main__"}
+    for number, source in enumerate(sources):
+        filename = f"<cell {number}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 -- the test's own code
+    return namespace
+
+
+def test_call_student_finds_the_line_in_another_cell_of_the_students():
+    """``ResNet50`` calls ``identity_block``, defined in another cell: the error is shown where it happens."""
+    namespace = cells("def inner(x):\n    return x.shape[5]\n", "def outer(x):\n    return inner(x) + 1\n")
+    error = caught(core.call_student, "f", namespace["outer"], np.zeros(2))
+    assert error.problem.endswith("(in inner: `return x.shape[5]`)"), error.problem
 
 
 def test_call_student_keeps_the_first_line_of_a_long_message():
@@ -332,3 +360,46 @@ def test_compare_models_with_an_expected_table():
     tables.compare_models("block", block(), expected)
     error = caught(tables.compare_models, "block", block(filters=6), expected)
     assert error.problem.endswith("expected filters=8, got filters=6.")
+
+
+# --- the graph walker -----------------------------------------------------------------------------
+
+
+def rows_of(model) -> list:
+    return [(r.kind, r.output_shape, r.params, r.config) for r in graph.layer_table(model)]
+
+
+def test_layer_table_reads_nested_models_and_sequential_models_like_flat_ones():
+    flat = model_of(lambda: layers.Conv2D(4, 3), lambda: layers.BatchNormalization(), layers.ReLU, layers.Flatten)
+    inner = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(4, 3), layers.BatchNormalization()])
+    inputs = keras.Input((8, 8, 3))
+    nested = keras.Model(inputs, layers.Flatten()(layers.ReLU()(inner(inputs))))
+    sequential = keras.Sequential(
+        [keras.Input((8, 8, 3)), layers.Conv2D(4, 3), layers.BatchNormalization(), layers.ReLU(), layers.Flatten()]
+    )
+    assert rows_of(nested) == rows_of(flat) == rows_of(sequential)
+
+
+def test_layer_table_reads_a_layer_called_twice_as_two_rows():
+    relu = layers.ReLU()
+    inputs = keras.Input((8, 8, 3))
+    x = relu(layers.BatchNormalization()(layers.Conv2D(4, 3, padding="same")(inputs)))
+    x = relu(layers.BatchNormalization()(layers.Conv2D(4, 3, padding="same")(x)))
+    kinds = [r.kind for r in graph.layer_table(keras.Model(inputs, x))]
+    assert kinds == ["Conv2D", "BatchNormalization", "ReLU", "Conv2D", "BatchNormalization", "ReLU"]
+
+
+def test_layer_table_reads_equivalent_styles_alike():
+    def block(add, padding):
+        inputs = keras.Input((8, 8, 4))
+        branch = layers.BatchNormalization()(layers.Conv2D(4, 1, padding=padding)(inputs))
+        return keras.Model(inputs, layers.ReLU()(add(branch, inputs)))
+
+    styles = [
+        block(lambda a, b: layers.Add()([a, b]), "valid"),
+        block(lambda a, b: b + a, "same"),
+        block(lambda a, b: layers.add([b, a]), "valid"),
+    ]
+    assert rows_of(styles[0]) == rows_of(styles[1]) == rows_of(styles[2])
+    assert graph.layer_table(styles[1])[0].config["padding"] == "valid"  # a 1x1 window pads nothing
+    assert graph.layer_table(styles[1])[2].config["inputs"] == ("layer 2", "input")  # deepest operand first
