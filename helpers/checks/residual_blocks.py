@@ -267,7 +267,8 @@ def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D) and not np.allclose(keras.ops.convert_to_numpy(layer.kernel), 0.1):
             raise CheckFailed(what, f"layer {layer.name} does not use `initializer`.", INITIALIZER_HINT)
-    X = np.random.default_rng(0).normal(1.0, 2.0, size=(3, *input_shape)).astype("float32")
+    # a backend tensor, as a layer would pass it: NumPy arrays do not add to torch tensors
+    X = keras.ops.convert_to_tensor(np.random.default_rng(0).normal(1.0, 2.0, size=(3, *input_shape)), "float32")
     for training in (False, True):  # inference first: a training-mode call updates the moving averages
         expected = keras.ops.convert_to_numpy(model(X, training=training))
         got = call_student(what, fn, X, f, filters, training=training, initializer=constant, **kwargs)
