@@ -25,7 +25,7 @@ ALTERNATIVES = [
     ),
     (
         "zero_padding_shortcut",
-        "ZeroPadding3D-free pad with constant",
+        'pad with a tuple and mode="constant"',
         [(PAD, 'return ops.pad(X, ((0, 0), (0, 0), (0, 0), (0, filters - X.shape[-1])), mode="constant")')],
     ),
     (
