@@ -101,8 +101,8 @@ MISTAKES = [
         "pointwise_conv",
         "operands swapped",
         [(MATMUL, SWAPPED)],
-        r"(an operation failed|raised \w+: .*) \(in pointwise_conv: `return ops.matmul\(kernel, x\) \+ bias`\)",
-        "shapes|full traceback",
+        r"^an operation failed \(in pointwise_conv: `return ops.matmul\(kernel, x\) \+ bias`\)\.$",
+        "check the shapes",
     ),
     (
         "bottleneck",
@@ -197,7 +197,7 @@ def test_no_backend_internals_reach_the_student():
         check_pointwise_conv(student("pointwise_conv", [(MATMUL, SWAPPED)]))
     text = str(info.value)
     assert "job:localhost" not in text and "{{" not in text and "Op:" not in text, text
-    assert "`return ops.matmul(kernel, x) + bias`" in text
+    assert "`return ops.matmul(kernel, x) + bias`" in text  # the same message under every backend
 
 
 def test_checks_take_other_shapes(capsys):

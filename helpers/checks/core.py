@@ -12,9 +12,12 @@ import types
 import keras
 import numpy as np
 
-# Exceptions of these packages carry the backend's own wording (TensorFlow's device and op names);
-# a student sees the line of their code that failed instead.
-BACKEND_PACKAGES = ("tensorflow", "jax", "jaxlib", "torch")
+# An error raised by the code of these modules is a tensor operation that failed on concrete values; its
+# wording differs from backend to backend (TensorFlow's carries op and device names), so a student sees the
+# line of their code that failed instead. Keras's own symbolic checks (layers, shapes) keep their message.
+BACKEND_MODULES = ("tensorflow", "jax", "jaxlib", "torch") + tuple(
+    f"keras.src.backend.{name}" for name in ("tensorflow", "jax", "torch", "numpy", "openvino")
+)
 
 
 class CheckFailed(AssertionError):
@@ -168,12 +171,25 @@ def student_line(fn, err: BaseException):
 def _describe(err: Exception, frame) -> tuple[str, str]:
     """(problem, hint) for an exception raised while running the student's code."""
     where = f" (in {frame.name}: `{frame.line}`)" if frame else ""
-    package = type(err).__module__.split(".")[0]
-    if package in BACKEND_PACKAGES:
+    if _raised_by_backend(err):
         problem = f"an operation failed{where}." if frame else f"an operation failed ({type(err).__name__})."
         return problem, "check the shapes and types of the tensors at that line: print their .shape before it."
     return f"raised {type(err).__name__}: {_first_line(err)}{where}", (
         "run your function on its own in a new cell to see the full traceback."
+    )
+
+
+def _raised_by_backend(err: Exception) -> bool:
+    """Whether ``err`` comes from a backend's tensor operation: its type, or the code that raised it, is one
+    of ``BACKEND_MODULES``'."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
+    return any(
+        name == root or name.startswith(root + ".")
+        for name in (type(err).__module__, module)
+        for root in BACKEND_MODULES
     )
 
 
