@@ -93,12 +93,12 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.Notebo
 
 
 def generate(notebooks_dir: Path = NOTEBOOKS) -> dict[Path, nbformat.NotebookNode]:
-    """Every exercise notebook, keyed by its path; raises MarkerError before anything is written."""
+    """Every exercise notebook, keyed by its path; raises MarkError or MarkerError before anything is written."""
     out_dir = notebooks_dir / "exercises"
-    return {
-        out_dir / path.name: make_exercise(nbformat.read(path, as_version=4), path.name)
-        for path in sorted(notebooks_dir.glob("*.ipynb"))
-    }
+    solutions = {path.name: nbformat.read(path, as_version=4) for path in sorted(notebooks_dir.glob("*.ipynb"))}
+    for name, nb in solutions.items():
+        grading.find_exercises(nb, name)  # MarkError names a marker that does not pair up, with its line
+    return {out_dir / name: make_exercise(nb, name) for name, nb in solutions.items()}
 
 
 def _read(path: Path) -> nbformat.NotebookNode | None:

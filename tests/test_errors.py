@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from helpers import datasets, exercises, plots
+from helpers import datasets, exercises, grading, plots
 from helpers.checks import core
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,10 @@ def write_notebooks(tmp: Path, bad_source: str) -> Path:
     good = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
     for name, source in (("01_good.ipynb", good), ("02_bad.ipynb", bad_source)):
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_markdown_cell("# A notebook"), nbformat.v4.new_code_cell(source)]
+        nb.cells = [nbformat.v4.new_markdown_cell("### Exercise 1 · `f` (1 point)"), nbformat.v4.new_code_cell(source),
+                    nbformat.v4.new_code_cell("check_f(f)")]
+        if source == good:
+            grading.mark(nb, name)
         nbformat.write(nb, folder / name)
     return folder
 
@@ -320,17 +323,17 @@ CASES = {
     # exercise generation
     "BEGIN without END": (
         lambda tmp: exercises.write_all(write_notebooks(tmp, UNCLOSED)),
-        exercises.MarkerError,
+        grading.MarkError,
         r"^02_bad\.ipynb, cell 1, line 2: ### BEGIN SOLUTION is never closed by ### END SOLUTION$",
     ),
     "END without BEGIN": (
         lambda tmp: exercises.write_all(write_notebooks(tmp, UNOPENED)),
-        exercises.MarkerError,
+        grading.MarkError,
         r"^02_bad\.ipynb, cell 1, line 3: ### END SOLUTION without a ### BEGIN SOLUTION before it$",
     ),
     "nested BEGIN": (
         lambda tmp: exercises.write_all(write_notebooks(tmp, NESTED)),
-        exercises.MarkerError,
+        grading.MarkError,
         r"^02_bad\.ipynb, cell 1, line 3: ### BEGIN SOLUTION inside the solution opened at line 2$",
     ),
 }
@@ -345,7 +348,7 @@ def test_bad_input_gets_a_message_that_says_what_to_do(tmp_path, make_mistake, e
 @pytest.mark.parametrize("bad_source", [UNCLOSED, UNOPENED, NESTED], ids=["unclosed", "unopened", "nested"])
 def test_unbalanced_markers_write_nothing(tmp_path, bad_source):
     notebooks = write_notebooks(tmp_path, bad_source)
-    with pytest.raises(exercises.MarkerError):
+    with pytest.raises(grading.MarkError):
         exercises.write_all(notebooks)
     assert not (notebooks / "exercises").exists(), "the good notebook's exercise must not be written either"
 
@@ -368,6 +371,6 @@ def test_unbalanced_markers_leave_existing_exercises_alone(tmp_path):
     (notebooks / "exercises").mkdir()
     leftover = notebooks / "exercises" / "00_removed.ipynb"
     leftover.write_text("an exercise whose solution is gone")
-    with pytest.raises(exercises.MarkerError):
+    with pytest.raises(grading.MarkError):
         exercises.write_all(notebooks)
     assert [p.name for p in (notebooks / "exercises").iterdir()] == ["00_removed.ipynb"]
