@@ -48,7 +48,9 @@ def quiet_start() -> None:
     off the screen; errors stay visible.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _stderr_without_start_up_noise():
+    # Keras 3.13 with NumPy 1.26 (our floors) warns about NumPy's future while it imports its own modules.
+    with _stderr_without_start_up_noise(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
         import keras
 
         if importlib.util.find_spec("tensorflow"):
