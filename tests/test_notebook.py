@@ -122,3 +122,10 @@ def test_stored_outputs_hold_no_stderr(path):
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             assert output.get("name") != "stderr", f"cell {index} stores stderr: {output.get('text', '')[:200]}"
+
+
+def test_importing_helpers_lets_openmp_threads_wait_passively_unless_you_chose():
+    unset = "import os; os.environ.pop('OMP_WAIT_POLICY', None); import helpers; print(os.environ['OMP_WAIT_POLICY'])"
+    assert python(unset).stdout == "PASSIVE\n"
+    chosen = "import os, helpers; print(os.environ['OMP_WAIT_POLICY'])"
+    assert python(chosen, OMP_WAIT_POLICY="ACTIVE").stdout == "ACTIVE\n"
