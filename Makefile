@@ -6,24 +6,40 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
 INSTRUCTOR := $(VENV)/.instructor
+# CONSTRAINTS=constraints/floors.txt installs the lowest versions requirements.txt admits (CI uses VENV=.venv-floors).
+CONSTRAINTS ?=
+
+# The Keras backend: make course BACKEND=jax, make test BACKEND=torch (default: $$KERAS_BACKEND, else tensorflow).
+# Set-up adds what the backend needs to the venv. On Linux, PyPI's torch is a CUDA build of several GB; for the
+# CPU build: make test BACKEND=torch TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+BACKEND ?= $(or $(KERAS_BACKEND),tensorflow)
+JAX ?= jax[cpu]
+TORCH ?= torch
+BACKEND_PACKAGES := $(or $(if $(filter jax,$(BACKEND)),$(JAX)),$(if $(filter torch,$(BACKEND)),$(TORCH)))
+$(if $(filter $(BACKEND),tensorflow jax torch),,$(error BACKEND must be tensorflow, jax or torch, not '$(BACKEND)'))
+export KERAS_BACKEND := $(BACKEND)
 
 .PHONY: setup instructor course test exercises benchmark
 
-$(READY): requirements.txt pyproject.toml
+$(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e . $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	touch $(READY)
 
-setup: $(READY)
+$(VENV)/.backend-$(BACKEND): $(READY)
+	$(if $(BACKEND_PACKAGES),$(BIN)/python -m pip install --quiet $(BACKEND_PACKAGES))
+	touch $@
+
+setup: $(READY) $(VENV)/.backend-$(BACKEND)
 
 # nbgrader, for grading and for making the exercise notebooks (requirements-instructor.txt says why it is separate).
 $(INSTRUCTOR): $(READY) requirements-instructor.txt
-	$(BIN)/python -m pip install --quiet -r requirements-instructor.txt
+	$(BIN)/python -m pip install --quiet -r requirements-instructor.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	touch $(INSTRUCTOR)
 
-instructor: $(INSTRUCTOR)
+instructor: $(INSTRUCTOR) $(VENV)/.backend-$(BACKEND)
 
 # Copies the exercises you do not have yet into work/ (git-ignored), then opens JupyterLab there.
 # ARGS go to JupyterLab as they are, e.g. make course ARGS="--port=8890 --no-browser".

@@ -3,6 +3,7 @@ and time to target accuracy. Prints a table and writes the same figures as JSON.
 
     make benchmark                       # everything (about 10 minutes on 2 CPU cores)
     .venv/bin/python benchmarks/run.py --only throughput,target
+    .venv/bin/python benchmarks/run.py --only notebooks --backends tensorflow,jax   # notebook times per backend
     .venv/bin/python benchmarks/run.py --with-test-command   # also time `make test`
 
 The models come from the solution notebooks themselves (``helpers.exercises.load_functions``), so
@@ -10,6 +11,7 @@ the benchmark measures exactly the code that students read.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -25,6 +27,7 @@ import keras  # noqa: E402  (after the environment variable, on purpose)
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 PARTS = ("notebooks", "throughput", "matmul", "target")
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def machine() -> dict:
@@ -53,20 +56,28 @@ def machine() -> dict:
     }
 
 
-def notebook_times() -> dict:
-    """Seconds to execute each solution notebook from a fresh kernel, as CI does."""
+def notebook_times(backends) -> dict:
+    """Seconds to execute each solution notebook from a fresh kernel, as CI does, on each Keras backend.
+
+    The backends take turns notebook by notebook, so that a busy moment of the machine hurts none of them
+    more than the others.
+    """
     import nbformat
     from nbclient import NotebookClient
 
     times = {}
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        NotebookClient(
-            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
-        ).execute()
-        times[path.name] = round(time.perf_counter() - start, 1)
-        print(f"  {path.name}: {times[path.name]} s", flush=True)
+        times[path.name] = {}
+        for backend in backends:
+            nb = nbformat.read(path, as_version=4)
+            os.environ["KERAS_BACKEND"] = backend  # the kernel inherits it; this process keeps its backend
+            start = time.perf_counter()
+            NotebookClient(
+                nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+            ).execute()
+            times[path.name][backend] = round(time.perf_counter() - start, 1)
+            print(f"  {path.name} on {backend}: {times[path.name][backend]} s", flush=True)
+    os.environ["KERAS_BACKEND"] = keras.backend.backend()
     return times
 
 
@@ -215,7 +226,8 @@ def table(results: dict) -> str:
         f"| machine | {m['cpu']}, {m['cores']} cores, {m['gpus']} GPU, TF {m['tensorflow']}, Keras {m['keras']} |"
     )
     for name, seconds in results.get("notebooks", {}).items():
-        lines.append(f"| notebook `{name}` | {seconds} s |")
+        per_backend = ", ".join(f"{backend} {value} s" for backend, value in seconds.items())
+        lines.append(f"| notebook `{name}` | {per_backend} |")
     if "test_command_s" in results:
         lines.append(f"| `make test` (set-up done) | {results['test_command_s']} s |")
     if "throughput" in results:
@@ -241,6 +253,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS}")
     parser.add_argument("--with-test-command", action="store_true", help="also time `make test`")
+    installed = [backend for backend in BACKENDS if importlib.util.find_spec(backend)]
+    parser.add_argument("--backends", default=",".join(installed), help=f"time the notebooks on these ({installed})")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=10, help="timed training steps per model")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
@@ -248,6 +262,9 @@ def main(argv=None) -> int:
     parts = set(args.only.split(","))
     if unknown := parts - set(PARTS):
         parser.error(f"unknown parts {sorted(unknown)}; choose from {PARTS}")
+    backends = args.backends.split(",")
+    if missing := [backend for backend in backends if backend not in installed]:
+        parser.error(f"backends {missing} are not installed here; installed: {installed}")
 
     import helpers
 
@@ -255,7 +272,7 @@ def main(argv=None) -> int:
     results = {"machine": machine()}
     if "notebooks" in parts:
         print("Executing notebooks ...", flush=True)
-        results["notebooks"] = notebook_times()
+        results["notebooks"] = notebook_times(backends)
     if args.with_test_command:
         print("Running `make test` ...", flush=True)
         results["test_command_s"] = test_command_time()

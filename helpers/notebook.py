@@ -10,6 +10,9 @@ import sys
 import tempfile
 import warnings
 
+# The oldest Keras the course runs on: requirements.txt's floor (tests/test_versions.py keeps the two equal).
+MINIMUM_KERAS = "3.13"
+
 # What TensorFlow's C++ runtime writes to stderr while it starts on a machine without a GPU. absl prints it
 # before it reads TF_CPP_MIN_LOG_LEVEL, so the variable alone cannot hide it (TF 2.21).
 START_UP_NOISE = re.compile(
@@ -42,10 +45,16 @@ def quiet_start() -> None:
     """Load Keras, its backend and TensorFlow (the course's data pipelines use it on every backend) quietly.
 
     Runs once, when ``helpers`` is imported. ``TF_CPP_MIN_LOG_LEVEL=2`` keeps later info and warning lines
-    off the screen; errors stay visible.
+    off the screen; errors stay visible. Both it and ``OMP_WAIT_POLICY`` keep a value you set yourself.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _stderr_without_start_up_noise():
+    # PyTorch's OpenMP threads spin while they wait for work. On a CPU that other programs keep busy, the
+    # spinning threads crowd out the working ones: a LeNet-5 training step took 364 ms instead of 23 ms on
+    # 2 busy cores. Waiting passively avoids that; TensorFlow and JAX do not use OpenMP threads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Keras 3.13 with NumPy 1.26 (our floors) warns about NumPy's future while it imports its own modules.
+    with _stderr_without_start_up_noise(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
         import keras
 
         if importlib.util.find_spec("tensorflow"):
@@ -58,7 +67,7 @@ def quiet_start() -> None:
 
 
 def start(seed: int = 0) -> None:
-    """Seed every random generator and print the versions in use.
+    """Seed every random generator and print the versions and the Keras backend in use.
 
     Call it in the first code cell, before you build any model::
 
@@ -70,27 +79,55 @@ def start(seed: int = 0) -> None:
             re-run gives the same weights and batches
 
     Warnings that libraries raise about their own internals are hidden; warnings about your code (raised in
-    the notebook itself) are still shown.
+    the notebook itself) are still shown. With a Keras older than the course needs (an older Colab runtime,
+    say), it stops with a message that says how to upgrade.
     """
     for category in (DeprecationWarning, FutureWarning):
         warnings.filterwarnings("ignore", category=category, module=r"(?!__main__$)")
 
     import keras
 
+    check_keras_version(keras.__version__)
     keras.utils.set_random_seed(seed)
     backend = keras.backend.backend()
-    backend_module = __import__(backend)
+    backend_module = importlib.import_module(backend)
     devices = _accelerators(backend)
     print(
         f"Python {platform.python_version()} | Keras {keras.__version__} | "
-        f"{backend} {backend_module.__version__} | {devices} | seed {seed}"
+        f"backend {backend} {backend_module.__version__} | {devices} | seed {seed}"
     )
 
 
-def _accelerators(backend: str) -> str:
-    if backend != "tensorflow":
-        return "device: backend default"
-    import tensorflow as tf
+def check_keras_version(version: str) -> None:
+    """Stop, with a message that says how to upgrade, if Keras ``version`` is older than MINIMUM_KERAS."""
+    if _release(version) < _release(MINIMUM_KERAS):
+        raise SystemExit(
+            f"This course needs Keras {MINIMUM_KERAS} or newer; this Python has Keras {version}.\n"
+            "Upgrade it, in a notebook cell:  %pip install -U keras\n"
+            "then restart the kernel (Colab: Runtime > Restart session) and run the notebook again."
+        )
 
-    gpus = tf.config.list_physical_devices("GPU")
-    return f"{len(gpus)} GPU" if gpus else "CPU only"
+
+def _release(version: str) -> tuple[int, int]:
+    """(3, 13) for '3.13', '3.13.0' or '3.13.0rc1'."""
+    major, minor = re.match(r"(\d+)\.(\d+)", version).groups()
+    return int(major), int(minor)
+
+
+def _accelerators(backend: str) -> str:
+    """'CPU only' or 'N GPU': the GPUs that the backend in use sees."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = len(tf.config.list_physical_devices("GPU"))
+    elif backend == "jax":
+        import jax
+
+        gpus = sum(device.platform == "gpu" for device in jax.devices())
+    elif backend == "torch":
+        import torch
+
+        gpus = torch.cuda.device_count()
+    else:
+        return "device: backend default"
+    return f"{gpus} GPU" if gpus else "CPU only"

@@ -15,7 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 import helpers
-from helpers.notebook import _stderr_without_start_up_noise
+from helpers.notebook import MINIMUM_KERAS, _stderr_without_start_up_noise, check_keras_version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,9 +31,22 @@ def draws():
 def test_start_prints_the_versions_line(capsys):
     helpers.start(seed=7)
     line = capsys.readouterr().out
-    pattern = r"Python \d+\.\d+\.\d+ \| Keras \S+ \| tensorflow \S+ \| (CPU only|\d+ GPU) \| seed 7\n"
+    pattern = r"Python \S+ \| Keras \S+ \| backend (tensorflow|jax|torch) \S+ \| (CPU only|\d+ GPU) \| seed 7\n"
     assert re.fullmatch(pattern, line), line
-    assert f"Keras {keras.__version__} " in line
+    assert f"Keras {keras.__version__} | backend {keras.backend.backend()} " in line
+
+
+@pytest.mark.parametrize("version", ["3.10.0", "3.12.1", "2.15.0"])
+def test_start_stops_on_an_old_keras_and_says_how_to_upgrade(version):
+    expected = rf"needs Keras {MINIMUM_KERAS} or newer; this Python has Keras {version}"
+    with pytest.raises(SystemExit, match=expected) as stop:
+        check_keras_version(version)
+    assert "%pip install -U keras" in str(stop.value) and "restart the kernel" in str(stop.value)
+
+
+@pytest.mark.parametrize("version", [MINIMUM_KERAS, f"{MINIMUM_KERAS}.0", f"{MINIMUM_KERAS}.0rc1", "3.15.1", "4.0.0"])
+def test_start_accepts_the_keras_floor_and_newer(version):
+    check_keras_version(version)
 
 
 def test_start_seeds_every_generator():
@@ -109,3 +122,10 @@ def test_stored_outputs_hold_no_stderr(path):
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             assert output.get("name") != "stderr", f"cell {index} stores stderr: {output.get('text', '')[:200]}"
+
+
+def test_importing_helpers_lets_openmp_threads_wait_passively_unless_you_chose():
+    unset = "import os; os.environ.pop('OMP_WAIT_POLICY', None); import helpers; print(os.environ['OMP_WAIT_POLICY'])"
+    assert python(unset).stdout == "PASSIVE\n"
+    chosen = "import os, helpers; print(os.environ['OMP_WAIT_POLICY'])"
+    assert python(chosen, OMP_WAIT_POLICY="ACTIVE").stdout == "ACTIVE\n"
