@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
 
-.PHONY: setup course test exercises benchmark
+.PHONY: setup course test exercises benchmark benchmark-scale
 
 $(READY): requirements.txt pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
@@ -32,3 +32,6 @@ exercises: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py
+
+benchmark-scale: setup
+	$(BIN)/python benchmarks/scale.py

@@ -34,7 +34,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --checkpoint-dir")
     p.add_argument("--image-size", type=positive, default=64, help="images are resized to N x N (default: 64)")
     p.add_argument("--batch-size", type=positive, default=32, help="global batch size, all devices (default: 32)")
-    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate (default: 0.001)")
+    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam", help="adam (default) or sgd, momentum 0.9")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="learning rate (default: 0.001)")
     p.add_argument("--seed", type=int, default=0, help="seeds weights, file order and batches (default: 0)")
     p.add_argument("--no-augment", action="store_true", help="train without random shifts, rotations, zooms")
     p.add_argument(
@@ -73,8 +74,6 @@ def main(argv=None) -> int:
     if args.sync_batchnorm and backend != "tensorflow":
         return fail(f"--sync-batchnorm needs the TensorFlow backend, not {backend}")
     try:
-        for folder in filter(None, (args.data, args.validation_data)):
-            training.check_image_folder(folder)
         policy = distribute.precision()
         print(f"precision: {policy}")
         training.fit(
@@ -85,6 +84,7 @@ def main(argv=None) -> int:
             image_size=args.image_size,
             batch_size=args.batch_size,
             validation_data=args.validation_data,
+            optimizer=args.optimizer,
             learning_rate=args.learning_rate,
             seed=args.seed,
             augment=not args.no_augment,

@@ -13,6 +13,7 @@
 
 import functools
 import re
+import zipfile
 from pathlib import Path
 
 import keras
@@ -43,6 +44,7 @@ def image_stream(
     augment: bool = True,
     cache="memory",
     shuffle_buffer: int = 1024,
+    counts: dict | None = None,
 ):
     """Batches of (images in [0, 1], integer labels) streamed from a folder with one sub-folder per class.
 
@@ -58,11 +60,12 @@ def image_stream(
     augment -- random shifts, rotations and zooms (Keras layers) on training batches
     cache -- "memory", None (read the files every epoch), or a file path (a cache on disk)
     shuffle_buffer -- integer, how many decoded images the per-epoch shuffle mixes at once
+    counts -- what ``check_image_folder(directory)`` returned, if you have it already (saves a second check)
 
     Returns:
     dataset -- a tf.data.Dataset, with ``class_names`` and ``steps_per_epoch`` attributes
     """
-    classes = check_image_folder(directory)
+    classes = counts or check_image_folder(directory)
     images = keras.utils.image_dataset_from_directory(
         directory,
         image_size=(image_size, image_size),
@@ -174,6 +177,15 @@ def _synchronized(layer):
     return layer.__class__.from_config(layer.get_config())
 
 
+def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    """Adam, or SGD with momentum 0.9."""
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd")
+
+
 class ProgressLog(keras.callbacks.Callback):
     """One line per epoch, and one every ``every`` steps, with the metrics and no timings."""
 
@@ -202,6 +214,16 @@ def checkpoints(checkpoint_dir) -> dict[int, Path]:
     return {int(m.group(1)): folder / m.group(0) for m in found if m}
 
 
+def _load_latest(done: dict[int, Path], print_fn):
+    """The newest checkpoint that loads, and its epoch; one cut short while being written is skipped."""
+    for epoch in sorted(done, reverse=True):
+        try:
+            return keras.models.load_model(done[epoch]), epoch
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
+            print_fn(f"{done[epoch]} cannot be loaded ({type(err).__name__}); trying the one before")
+    raise CheckpointError(f"no checkpoint in {done[max(done)].parent} can be loaded; start a new run elsewhere")
+
+
 def fit(
     data,
     checkpoint_dir,
@@ -211,6 +233,7 @@ def fit(
     image_size: int = 64,
     batch_size: int = 32,
     validation_data=None,
+    optimizer: str = "adam",
     learning_rate: float = 1e-3,
     seed: int = 0,
     augment: bool = True,
@@ -230,6 +253,7 @@ def fit(
     epochs -- integer, the epoch to end at (a resumed run counts the epochs already done)
     batch_size -- integer, the global batch size (split over the devices of the plan)
     validation_data -- a folder like ``data`` to evaluate on after every epoch, or None
+    optimizer -- "adam", or "sgd" (with momentum 0.9, the ResNet paper's choice)
     resume -- False: refuse a folder that already holds checkpoints (nothing is overwritten);
               True: continue from its last checkpoint, or start afresh if it holds none
     log_every -- integer, also print the loss every this many steps (0: once per epoch)
@@ -248,33 +272,45 @@ def fit(
         )
     if (folder / FINAL).exists() and not done:
         raise CheckpointError(f"{folder} already holds a {FINAL}; choose another checkpoint folder")
+    counts = check_image_folder(data)
+    validation_counts = validation_data and check_image_folder(validation_data)
+    if validation_counts and list(validation_counts) != list(counts):
+        raise DataError(f"{validation_data} has classes {list(validation_counts)}, {data} has {list(counts)}")
     keras.utils.set_random_seed(seed)
     setup = setup or distribute.plan()
-    first_epoch = max(done, default=0)
-    train = image_stream(
-        data, image_size, batch_size, epochs=epochs, first_epoch=first_epoch, seed=seed, augment=augment, cache=cache
-    )
-    validation_cache = f"{cache}.validation" if cache not in (None, "memory") else cache
-    validation = validation_data and image_stream(validation_data, image_size, batch_size, cache=validation_cache)
-    if validation is not None and validation.class_names != train.class_names:
-        raise DataError(f"{validation_data} has classes {validation.class_names}, {data} has {train.class_names}")
     print_fn(setup.describe(batch_size))
     with setup.scope():
-        if first_epoch:
-            net = keras.models.load_model(done[first_epoch])
-            if net.input_shape[1:3] != (image_size, image_size) or net.output_shape[-1] != len(train.class_names):
+        if done:
+            net, first_epoch = _load_latest(done, print_fn)
+            if net.input_shape[1:3] != (image_size, image_size) or net.output_shape[-1] != len(counts):
                 raise CheckpointError(
                     f"{done[first_epoch]} takes {net.input_shape[1:]} images into {net.output_shape[-1]} classes; "
                     f"resume with the settings of that run"
                 )
             print_fn(f"resuming after epoch {first_epoch} from {done[first_epoch]}")
         else:
-            net = build_model(model, image_size, len(train.class_names), sync_batchnorm=sync_batchnorm)
+            first_epoch = 0
+            net = build_model(model, image_size, len(counts), sync_batchnorm=sync_batchnorm)
             net.compile(
-                optimizer=keras.optimizers.Adam(learning_rate),
+                optimizer=make_optimizer(optimizer, learning_rate),
                 loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"],
             )
+    train = image_stream(
+        data,
+        image_size,
+        batch_size,
+        epochs=epochs,
+        first_epoch=first_epoch,
+        seed=seed,
+        augment=augment,
+        cache=cache,
+        counts=counts,
+    )
+    validation_cache = f"{cache}.validation" if cache not in (None, "memory") else cache
+    validation = validation_data and image_stream(
+        validation_data, image_size, batch_size, cache=validation_cache, counts=validation_counts
+    )
     history = None
     if first_epoch < epochs:
         folder.mkdir(parents=True, exist_ok=True)
