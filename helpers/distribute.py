@@ -26,6 +26,10 @@ from dataclasses import dataclass, field
 import keras
 
 
+class SettingError(ValueError):
+    """A setting does not fit the run (batch size, image size, model); the message says what to change."""
+
+
 @dataclass
 class Plan:
     """How training is spread: the engine, the devices of this process, and the number of replicas."""
@@ -41,9 +45,9 @@ class Plan:
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
 
     def per_device_batch(self, global_batch: int) -> int:
-        """The images each replica sees per step; raises ValueError unless ``global_batch`` splits evenly."""
+        """The images each replica sees per step; raises SettingError unless ``global_batch`` splits evenly."""
         if global_batch % self.replicas:
-            raise ValueError(
+            raise SettingError(
                 f"batch size {global_batch} does not split evenly over {self.replicas} replicas; "
                 f"use a multiple of {self.replicas}"
             )

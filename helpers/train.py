@@ -93,7 +93,7 @@ def main(argv=None) -> int:
             resume=args.resume,
             log_every=args.log_every,
         )
-    except (DataError, training.CheckpointError, ValueError) as err:
+    except (DataError, training.CheckpointError, distribute.SettingError) as err:
         return fail(str(err))
     print(f"saved {args.checkpoint_dir / training.FINAL}")
     return 0

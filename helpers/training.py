@@ -22,6 +22,7 @@ from keras import layers
 
 from helpers import distribute
 from helpers.datasets import DataError, check_image_folder
+from helpers.distribute import SettingError
 from helpers.train import MODELS
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -86,7 +87,7 @@ def image_stream(
         steps = -(-sum(classes.values()) // batch_size)
     else:
         if steps == 0:
-            raise ValueError(f"{directory} holds {sum(classes.values())} images, fewer than one batch of {batch_size}")
+            raise SettingError(f"{directory} has {sum(classes.values())} images, fewer than one batch of {batch_size}")
         buffer = min(shuffle_buffer, sum(classes.values()))
         stream = images.shuffle(buffer, seed=seed).batch(batch_size, drop_remainder=True).repeat(epochs)
         # Each epoch reshuffles; a resumed run replays the epochs done (reading, not training) to reach its order.
@@ -144,7 +145,7 @@ def build_model(name: str, image_size: int, classes: int, *, sync_batchnorm: boo
     elif name == "keras_resnet50":
         model = keras.applications.ResNet50(weights=None, input_shape=shape, classes=classes)
     else:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+        raise SettingError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     if sync_batchnorm:
         model = keras.models.clone_model(model, clone_function=_synchronized)
     if keras.mixed_precision.global_policy().compute_dtype != "float32":
@@ -160,7 +161,7 @@ def course_resnet50(input_shape, classes: int) -> keras.Model:
     try:
         model = course_functions()["ResNet50"](input_shape=input_shape, classes=classes)
     except ValueError as err:
-        raise ValueError(
+        raise SettingError(
             f"ResNet-50 needs images of at least 40x40 (its last map must be 2x2 or more), got {input_shape[:2]}"
         ) from err
     pool = next(layer for layer in model.layers if isinstance(layer, layers.AveragePooling2D))
@@ -183,7 +184,7 @@ def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimize
         return keras.optimizers.Adam(learning_rate)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=0.9)
-    raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd")
+    raise SettingError(f"unknown optimizer {name!r}; choose adam or sgd")
 
 
 class ProgressLog(keras.callbacks.Callback):

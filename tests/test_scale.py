@@ -68,6 +68,12 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="Keras 3.15's fit fails under MultiWorkerMirroredStrategy before the first step: it averages the first "
+    "(x, y) batch with strategy.reduce, which takes no nested values there (keras-team/keras#20585). When a Keras "
+    "release fixes it, this test passes, the strict mark turns that into a failure: then remove the mark.",
+)
 def test_two_workers_train_in_lockstep(two_steps, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     runs = []

@@ -64,9 +64,9 @@ def test_fresh_run_never_overwrites_checkpoints(capsys, folder, tmp_path):
 
 
 def test_batch_that_does_not_split_over_the_devices():
-    from helpers.distribute import Plan
+    from helpers.distribute import Plan, SettingError
 
-    with pytest.raises(ValueError, match="batch size 15 does not split evenly over 2 replicas"):
+    with pytest.raises(SettingError, match="batch size 15 does not split evenly over 2 replicas"):
         Plan("two devices", ["a", "b"], 2).per_device_batch(15)
 
 
