@@ -1,8 +1,8 @@
 """Training a course network on a folder of images, the way long runs are done.
 
 - ``image_stream``: images read from disk by ``keras.utils.image_dataset_from_directory``, cached,
-  shuffled afresh each epoch (the same way for the same seed, so a resumed run sees the batches
-  the interrupted one would have seen), augmented with Keras layers, prefetched.
+  shuffled afresh each epoch (epoch e with seed + e, so a resumed run sees the batches the
+  interrupted one would have seen), augmented with Keras layers, prefetched.
 - ``build_model``: the course's ResNet-50 or small ResNet (the functions of notebook 02), or
   ``keras.applications.ResNet50`` as the reference.
 - ``fit``: trains under ``helpers.distribute``'s plan, keeps a ``.keras`` checkpoint per epoch,
@@ -54,12 +54,12 @@ def image_stream(
     image_size -- integer, every image is resized to image_size x image_size
     batch_size -- integer, the global batch size; the last, partial batch is dropped when training
     epochs -- integer for training: the stream holds epochs ``first_epoch .. epochs - 1`` back to back,
-              each one reshuffled; None for evaluation: one pass, in a fixed order
-    first_epoch -- integer, the epochs to skip: their batches are read but not returned, so that a
-              resumed run gets the batches the interrupted one would have had
+              epoch e shuffled with seed + e; None for evaluation: one pass, in a fixed order
+    first_epoch -- integer, the first epoch of the stream (a resumed run starts after its last checkpoint)
     seed -- integer, the order of the files and of every epoch's batches
     augment -- random shifts, rotations and zooms (Keras layers) on training batches
-    cache -- "memory", None (read the files every epoch), or a file path (a cache on disk)
+    cache -- "memory", a file path (a cache on disk), or None: read the files every epoch, for sets too big
+             for either; then Keras's own reshuffle of the file list makes a resumed run see other batches
     shuffle_buffer -- integer, how many decoded images the per-epoch shuffle mixes at once
     counts -- what ``check_image_folder(directory)`` returned, if you have it already (saves a second check)
 
@@ -77,10 +77,10 @@ def image_stream(
         verbose=False,
     )
     images = images.map(lambda x, y: (x / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
-    if cache == "memory":
-        images = images.cache()
-    elif cache:
-        images = images.cache(str(cache))
+    if cache:
+        images = images.cache() if cache == "memory" else images.cache(str(cache))
+        # Fill the cache now, in one pass: every later pass, however many Keras starts, reads the same order.
+        images.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1)
     steps = sum(classes.values()) // batch_size
     if epochs is None:
         stream = images.batch(batch_size)
@@ -89,9 +89,17 @@ def image_stream(
         if steps == 0:
             raise SettingError(f"{directory} has {sum(classes.values())} images, fewer than one batch of {batch_size}")
         buffer = min(shuffle_buffer, sum(classes.values()))
-        stream = images.shuffle(buffer, seed=seed).batch(batch_size, drop_remainder=True).repeat(epochs)
-        # Each epoch reshuffles; a resumed run replays the epochs done (reading, not training) to reach its order.
-        stream = stream.skip(first_epoch * steps)
+        # Epoch e is shuffled with seed + e, whichever run and iterator reads it: a resumed run gets
+        # the batches the interrupted one would have had.
+        stream = functools.reduce(
+            tf.data.Dataset.concatenate,
+            [
+                images.shuffle(buffer, seed=seed + epoch, reshuffle_each_iteration=False).batch(
+                    batch_size, drop_remainder=True
+                )
+                for epoch in range(first_epoch, epochs)
+            ],
+        )
         if augment:
             augmenter = augmentation(seed)
             stream = stream.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
