@@ -82,6 +82,7 @@ def plan() -> Plan:
 def _tensorflow_plan() -> Plan:
     import tensorflow as tf
 
+    tf.get_logger().setLevel("ERROR")  # the strategies announce their devices at INFO level; describe() says it
     cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
     workers = sum(len(tasks) for tasks in cluster.values())
     if workers > 1:

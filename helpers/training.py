@@ -305,23 +305,23 @@ def fit(
                 loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"],
             )
-    train = image_stream(
-        data,
-        image_size,
-        batch_size,
-        epochs=epochs,
-        first_epoch=first_epoch,
-        seed=seed,
-        augment=augment,
-        cache=cache,
-        counts=counts,
-    )
-    validation_cache = f"{cache}.validation" if cache not in (None, "memory") else cache
-    validation = validation_data and image_stream(
-        validation_data, image_size, batch_size, cache=validation_cache, counts=validation_counts
-    )
     history = None
     if first_epoch < epochs:
+        train = image_stream(
+            data,
+            image_size,
+            batch_size,
+            epochs=epochs,
+            first_epoch=first_epoch,
+            seed=seed,
+            augment=augment,
+            cache=cache,
+            counts=counts,
+        )
+        validation_cache = f"{cache}.validation" if cache not in (None, "memory") else cache
+        validation = validation_data and image_stream(
+            validation_data, image_size, batch_size, cache=validation_cache, counts=validation_counts
+        )
         folder.mkdir(parents=True, exist_ok=True)
         history = net.fit(
             train,

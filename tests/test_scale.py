@@ -4,11 +4,11 @@ A process fixes its device count when TensorFlow or JAX starts, so every run her
 ``python -m helpers.train`` (the command notebook 06 describes) on the loopback address only.
 
 Tolerance. On a CPU, two devices add their halves of a sum in another order than one device adds the
-whole, so the weights differ by rounding (4e-7 after one step, measured). In this small
-batch-normalised network rounding grows with every step (4e-4 after a second step at learning rate
-0.01); at the 0.001 used here two steps stay well inside 1e-3. Batch norm per device (the default of
-MirroredStrategy) moves the same weights by more than 1e-2: the test checks that too, so that the
-tolerance is known to tell the two apart.
+whole, so after one step the weights differ by rounding: 4e-7 measured, against 5e-2 when batch norm
+works per device (MirroredStrategy's default; the test checks that this misses the tolerance, so that
+the tolerance is known to tell the two apart). The comparison is made after ONE step because in this
+small batch-normalised network, on these images, rounding grows fast: after a second step the stem's
+kernel differed by 1.4e-3 with synchronized batch norm (7.9e-3 per device), too close to compare.
 """
 
 import json
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from scale_runs import QUICK, ROOT, command, environment, image_folder, largest_difference, train, weights, write_signs
 
-TOLERANCE = 1e-3
+TOLERANCE = 1e-4
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +29,17 @@ def signs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def two_steps(signs, tmp_path_factory):
-    """36 images: two steps of 16 per epoch (the last 4 images are dropped)."""
-    return image_folder(signs, tmp_path_factory.mktemp("data") / "two_steps", per_class=6)
+def one_step(signs, tmp_path_factory):
+    """18 images: one step of 16 per epoch (the last 2 images are dropped)."""
+    return image_folder(signs, tmp_path_factory.mktemp("data") / "one_step", per_class=3)
 
 
-def test_two_tensorflow_devices_match_one(two_steps, tmp_path):
-    one = train("--data", two_steps, "--checkpoint-dir", tmp_path / "one", "--epochs", 1, *QUICK,
+def test_two_tensorflow_devices_match_one(one_step, tmp_path):
+    one = train("--data", one_step, "--checkpoint-dir", tmp_path / "one", "--epochs", 1, *QUICK,
                 "--cpu-devices", 1, "--sync-batchnorm")
-    two = train("--data", two_steps, "--checkpoint-dir", tmp_path / "two", "--epochs", 1, *QUICK,
+    two = train("--data", one_step, "--checkpoint-dir", tmp_path / "two", "--epochs", 1, *QUICK,
                 "--cpu-devices", 2, "--sync-batchnorm")
-    per_device = train("--data", two_steps, "--checkpoint-dir", tmp_path / "per_device", "--epochs", 1, *QUICK,
+    per_device = train("--data", one_step, "--checkpoint-dir", tmp_path / "per_device", "--epochs", 1, *QUICK,
                        "--cpu-devices", 2)
     assert "tf.distribute.MirroredStrategy | 1 device(s)" in one and "global batch 16 = 1 x 16 per device" in one
     assert "2 device(s): /device:CPU:0, /device:CPU:1 | global batch 16 = 2 x 8 per device" in two
@@ -48,10 +48,10 @@ def test_two_tensorflow_devices_match_one(two_steps, tmp_path):
     assert largest_difference(tmp_path / "one/model.keras", tmp_path / "per_device/model.keras") > 10 * TOLERANCE
 
 
-def test_two_jax_devices_match_one(two_steps, tmp_path):
-    one = train("--data", two_steps, "--checkpoint-dir", tmp_path / "one", "--epochs", 1, *QUICK,
+def test_two_jax_devices_match_one(one_step, tmp_path):
+    one = train("--data", one_step, "--checkpoint-dir", tmp_path / "one", "--epochs", 1, *QUICK,
                 "--cpu-devices", 1, KERAS_BACKEND="jax")
-    two = train("--data", two_steps, "--checkpoint-dir", tmp_path / "two", "--epochs", 1, *QUICK,
+    two = train("--data", one_step, "--checkpoint-dir", tmp_path / "two", "--epochs", 1, *QUICK,
                 "--cpu-devices", 2, KERAS_BACKEND="jax")
     assert "JAX, one device" in one
     assert "keras.distribution.DataParallel | 2 device(s)" in two and "global batch 16 = 2 x 8 per device" in two
@@ -74,12 +74,12 @@ def free_ports(count: int) -> list[int]:
     "(x, y) batch with strategy.reduce, which takes no nested values there (keras-team/keras#20585). When a Keras "
     "release fixes it, this test passes, the strict mark turns that into a failure: then remove the mark.",
 )
-def test_two_workers_train_in_lockstep(two_steps, tmp_path):
+def test_two_workers_train_in_lockstep(one_step, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     runs = []
     for index in range(2):
         tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        args = ["--data", two_steps, "--checkpoint-dir", tmp_path / f"worker{index}", "--epochs", 2, *QUICK]
+        args = ["--data", one_step, "--checkpoint-dir", tmp_path / f"worker{index}", "--epochs", 2, *QUICK]
         runs.append(subprocess.Popen(command(*args), cwd=ROOT, env=environment(TF_CONFIG=tf_config),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [run.communicate(timeout=600) for run in runs]
