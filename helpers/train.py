@@ -11,7 +11,8 @@ run never overwrites a folder that holds checkpoints. The engine follows the Ker
 runs: ``helpers.training.fit``.
 
 Several machines (TensorFlow): start the same command on each, with ``TF_CONFIG`` naming all of
-them and this one's index, and a checkpoint folder of its own on each.
+them and this one's index, a checkpoint folder of its own on each, and ``--sync-batchnorm`` so that
+the workers' batch-norm moving averages stay identical as well.
 """
 
 import argparse

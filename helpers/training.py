@@ -323,6 +323,11 @@ def fit(
             validation_data, image_size, batch_size, cache=validation_cache, counts=validation_counts
         )
         folder.mkdir(parents=True, exist_ok=True)
+        if setup.workers > 1:
+            with setup.scope():
+                _fit_multi_worker(net, train, setup, epochs, first_epoch, folder, ProgressLog(log_every, print_fn))
+            net.save(folder / FINAL)
+            return net, None
         history = net.fit(
             train,
             epochs=epochs,
@@ -338,3 +343,44 @@ def fit(
         )
     net.save(folder / FINAL)
     return net, history
+
+
+def _fit_multi_worker(net, stream, setup, epochs: int, first_epoch: int, folder: Path, progress: ProgressLog):
+    """TensorFlow's documented custom loop for several workers: ``strategy.run`` on a step function.
+
+    Keras 3.15's ``fit`` stops before the first step under ``MultiWorkerMirroredStrategy``: it averages the
+    first (x, y) batch with ``strategy.reduce``, which takes no nested values under that strategy
+    (keras-team/keras#20585). This loop does what ``fit`` would: the same model, optimizer, loss (averaged
+    over the global batch with ``tf.nn.compute_average_loss``), checkpoints and progress lines.
+    """
+    strategy = setup.strategy
+    global_batch = int(stream.element_spec[0].shape[0])
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+    net.optimizer.build(net.trainable_variables)
+
+    def replica_step(images, labels):
+        with tf.GradientTape() as tape:
+            probabilities = net(images, training=True)
+            loss = tf.nn.compute_average_loss(loss_fn(labels, probabilities), global_batch_size=global_batch)
+        gradients = tape.gradient(loss, net.trainable_variables)
+        net.optimizer.apply_gradients(zip(gradients, net.trainable_variables))
+        hits = tf.equal(tf.argmax(probabilities, axis=-1), tf.cast(labels, tf.int64))
+        return loss, tf.reduce_sum(tf.cast(hits, tf.float32))
+
+    @tf.function
+    def step(images, labels):
+        loss, correct = strategy.run(replica_step, args=(images, labels))
+        return strategy.reduce("SUM", loss, axis=None), strategy.reduce("SUM", correct, axis=None)
+
+    batches = iter(strategy.experimental_distribute_dataset(stream))
+    progress.set_params({"epochs": epochs, "steps": stream.steps_per_epoch})
+    for epoch in range(first_epoch, epochs):
+        progress.on_epoch_begin(epoch)
+        total, right = 0.0, 0.0
+        for batch in range(stream.steps_per_epoch):
+            loss, correct = step(*next(batches))
+            total, right = total + float(loss), right + float(correct)
+            progress.on_train_batch_end(batch, {"loss": total / (batch + 1)})
+        net.save(folder / f"epoch-{epoch + 1:03d}.keras")
+        seen = stream.steps_per_epoch * global_batch
+        progress.on_epoch_end(epoch, {"accuracy": right / seen, "loss": total / stream.steps_per_epoch})
