@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
+INSTRUCTOR := $(VENV)/.instructor
 
-.PHONY: setup course test exercises benchmark benchmark-scale
+.PHONY: setup instructor course test exercises benchmark benchmark-scale
 
 $(READY): requirements.txt pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
@@ -17,17 +18,26 @@ $(READY): requirements.txt pyproject.toml
 
 setup: $(READY)
 
-course: setup
-	$(BIN)/jupyter lab notebooks/
+# nbgrader, for grading and for making the exercise notebooks (requirements-instructor.txt says why it is separate).
+$(INSTRUCTOR): $(READY) requirements-instructor.txt
+	$(BIN)/python -m pip install --quiet -r requirements-instructor.txt
+	touch $(INSTRUCTOR)
 
-# pytest exits 5 when it collects nothing; say so plainly rather than fail without a word.
-test: setup
+instructor: $(INSTRUCTOR)
+
+# Copies the exercises you do not have yet into work/ (git-ignored), then opens JupyterLab there.
+# ARGS go to JupyterLab as they are, e.g. make course ARGS="--port=8890 --no-browser".
+course: setup
+	$(BIN)/python -m helpers.lab $(ARGS)
+
+# pytest exits 5 when it collects nothing: CI fails then too, with a line that says why.
+test: instructor
 	$(BIN)/ruff check .
 	$(BIN)/python -m helpers.exercises --check
 	$(BIN)/pytest --nbval-lax --nbval-current-env tests notebooks; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; fi; exit $$rc
 
-exercises: setup
+exercises: instructor
 	$(BIN)/python -m helpers.exercises
 
 benchmark: setup

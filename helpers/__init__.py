@@ -2,7 +2,8 @@
 
 One module per concern, in the spirit of d2l's ``d2l`` package:
 
-- ``helpers.notebook``  -- ``start()``: the first call in every notebook (seed, quiet logs, versions)
+- ``helpers.notebook``  -- ``start()``: the first call in every notebook (seed, versions), and the quiet
+  start-up of the backend
 - ``helpers.datasets``  -- the shipped digits and the 6-class 64x64 image set, the course's HDF5
   files, and folders of your own images
 - ``helpers.plots``     -- training curves, image grids, confusion matrices, feature maps, cost bars
@@ -10,14 +11,13 @@ One module per concern, in the spirit of d2l's ``d2l`` package:
 - ``helpers.checks``    -- the checks that tell you what is wrong with an exercise, and how to fix it
 - ``helpers.exercises`` -- makes the exercise notebooks from the solution notebooks
 
-Importing this package sets ``TF_CPP_MIN_LOG_LEVEL`` so that TensorFlow, imported later, keeps its
-C++ start-up chatter to itself.
+``import helpers`` comes first in every notebook: it loads Keras and its backend with TensorFlow's C++
+start-up lines (absl, oneDNN, CUDA probes on a CPU-only machine) kept off the screen, so that a notebook
+opens on the lesson. Any other line written to stderr during start-up is still shown.
 """
 
-import os
+from helpers.notebook import quiet_start, start
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from helpers.notebook import start  # noqa: E402  (after the environment variable, on purpose)
+quiet_start()
 
 __all__ = ["start"]

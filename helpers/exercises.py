@@ -1,104 +1,198 @@
-"""Exercise notebooks, made from the solution notebooks.
+"""Exercise notebooks, made from the solution notebooks by nbgrader's own preprocessors.
 
-In a solution notebook, code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is the answer
-to an exercise. The exercise version replaces it with a stub at the same indentation::
+A solution notebook is an nbgrader source notebook (``helpers.grading`` sets its metadata). Its
+exercise version is what nbgrader's ``generate_assignment`` releases, stripped by the same
+preprocessors: code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes::
 
     # YOUR CODE HERE
     raise NotImplementedError()
 
-and clears every output. Regenerate all exercise notebooks after editing a solution notebook::
+tests between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` go, outputs are cleared, and the
+check cells and exercise descriptions are made read-only. A banner on top tells the student how to work.
 
-    python -m helpers.exercises           # writes notebooks/exercises/*.ipynb
-    python -m helpers.exercises --check   # exits 1 and names the stale ones
+    python -m helpers.exercises --mark    # set the nbgrader metadata of the solution notebooks
+    python -m helpers.exercises           # write notebooks/exercises/*.ipynb
+    python -m helpers.exercises --check   # exit 1 and name what is out of date
+    python -m helpers.exercises --work work   # copy the exercises a student does not have yet into work/
 
-A notebook whose markers do not pair up is refused, and then nothing at all is written.
+Each exercise notebook records a fingerprint of the cells it was generated with. The generator refuses
+to overwrite (or delete) a notebook whose cells no longer match it, i.e. one someone has edited, names
+it and writes nothing, unless ``--force``. Staleness compares cells (type, source, nbgrader metadata)
+only: what Jupyter rewrites on save (kernelspec, language_info, execution counts, outputs, other cell
+metadata) never makes a notebook stale.
 """
 
 import argparse
 import ast
 import copy
+import hashlib
+import json
+import shutil
 import sys
 from pathlib import Path
 
 import nbformat
 
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+from helpers import grading
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 BANNER_ID = "exercise-banner"
+FINGERPRINT = "exercise_fingerprint"  # notebook metadata key: sha256 of the generated cells
+BANNER = """**Exercise version** of `{name}`. Replace each `# YOUR CODE HERE` / `raise NotImplementedError()`
+with your code, run the cell, then run the check cell below it (check cells are read-only).
+
+**Run All** stops at the first exercise you have not solved yet, with its `NotImplementedError`.
+To go on, solve it, or click the cell below it and use *Run → Run Selected Cell and All Below*
+(or run the cells one by one with Shift+Enter).
+
+Work on your own copy: `make course` copies every exercise notebook you do not have yet into `work/`,
+which `git pull` and regeneration never touch. (`notebooks/exercises/{name}` is generated from the
+solution notebook `notebooks/{name}` by `python -m helpers.exercises`; maintainers edit the solution.)"""
 
 
 class MarkerError(ValueError):
-    """The solution markers of a notebook do not pair up."""
+    """A solution notebook cannot be stripped (markers that do not pair up, missing nbgrader metadata)."""
 
 
-def strip_solutions(source: str, where: str = "cell") -> str:
-    """Replace each marked solution in ``source`` by the stub, keeping the indentation of its marker."""
-    out, opened = [], None
-    for number, line in enumerate(source.splitlines(), start=1):
-        marker = line.strip()
-        if marker.startswith(BEGIN):
-            if opened:
-                raise MarkerError(f"{where}, line {number}: {BEGIN} inside the solution opened at line {opened}")
-            opened = number
-            indent = line[: len(line) - len(line.lstrip())]
-            out.extend(indent + stub for stub in STUB)
-        elif marker.startswith(END):
-            if not opened:
-                raise MarkerError(f"{where}, line {number}: {END} without a {BEGIN} before it")
-            opened = None
-        elif not opened:
-            out.append(line)
-    if opened:
-        raise MarkerError(f"{where}, line {opened}: {BEGIN} is never closed by {END}")
-    return "\n".join(out)
+class WouldLoseWork(RuntimeError):
+    """Regenerating would overwrite or delete notebooks that hold work the generator did not write."""
+
+
+def cells_key(nb: nbformat.NotebookNode) -> str:
+    """What the generator controls: each cell's type, source and nbgrader metadata, as canonical JSON."""
+    cells = [(cell.cell_type, cell.source, cell.metadata.get("nbgrader")) for cell in nb.cells]
+    return json.dumps(cells, sort_keys=True, ensure_ascii=False)
+
+
+def fingerprint(nb: nbformat.NotebookNode) -> str:
+    return hashlib.sha256(cells_key(nb).encode()).hexdigest()
 
 
 def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """The exercise version of a solution notebook: solutions stubbed, outputs cleared, a banner on top."""
+    """The exercise version of a solution notebook, stripped by nbgrader's preprocessors, with a banner on top."""
+    # nbgrader is an instructor's dependency (requirements-instructor.txt); load_functions() works without it.
+    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions, LockCells
+
     exercise = copy.deepcopy(solution)
-    for index, cell in enumerate(exercise.cells):
-        if cell.cell_type != "code":
-            continue
-        cell.source = strip_solutions(cell.source, f"{name}, cell {index}")
-        cell.outputs, cell.execution_count = [], None
-    banner = nbformat.v4.new_markdown_cell(
-        f"**Exercise version** of `{name}`, generated by `python -m helpers.exercises`; edit the solution "
-        "notebook, not this one. Replace each `# YOUR CODE HERE` / `raise NotImplementedError()` with your "
-        "code, then run the check cell below it.",
-        id=BANNER_ID,
-    )
-    exercise.cells.insert(0, banner)
+    resources = {"language": "python"}
+    # nbgrader's generate_assignment runs these, in this order, with gradebook steps in between.
+    for step in (LockCells(), ClearSolutions(enforce_metadata=True), ClearOutput(), ClearHiddenTests()):
+        for index, cell in enumerate(exercise.cells):
+            try:
+                step.preprocess_cell(cell, resources, index)
+            except RuntimeError as err:  # nbgrader's way of refusing a cell
+                raise MarkerError(
+                    f"{name}, cell {index}: {err}; run `python -m helpers.exercises --mark` and check the markers"
+                ) from None
+    for cell in exercise.cells:
+        cell.metadata.pop("execution", None)  # timestamps of the last run of the solution
+    exercise.cells.insert(0, nbformat.v4.new_markdown_cell(BANNER.format(name=name), id=BANNER_ID))
+    exercise.metadata[FINGERPRINT] = fingerprint(exercise)
     return exercise
 
 
-def generate(notebooks_dir: Path = NOTEBOOKS) -> dict[Path, str]:
-    """The text of every exercise notebook, keyed by its path; raises MarkerError before anything is written."""
+def generate(notebooks_dir: Path = NOTEBOOKS) -> dict[Path, nbformat.NotebookNode]:
+    """Every exercise notebook, keyed by its path; raises MarkerError before anything is written."""
     out_dir = notebooks_dir / "exercises"
     return {
-        out_dir / path.name: nbformat.writes(make_exercise(nbformat.read(path, as_version=4), path.name)) + "\n"
+        out_dir / path.name: make_exercise(nbformat.read(path, as_version=4), path.name)
         for path in sorted(notebooks_dir.glob("*.ipynb"))
     }
 
 
+def _read(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook at ``path``, or None where it is not a readable notebook."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except (OSError, ValueError):  # nbformat's NotJSONError and friends are ValueErrors
+        return None
+
+
+def edited(path: Path) -> bool:
+    """True if the notebook at ``path`` holds anything the generator did not write (or is not a notebook)."""
+    nb = _read(path)
+    return nb is None or nb.metadata.get(FINGERPRINT) != fingerprint(nb)
+
+
+def _changes(notebooks_dir: Path) -> tuple[dict[Path, nbformat.NotebookNode], list[Path]]:
+    """Exercise notebooks to write and to delete.
+
+    To write: missing, or generated from another version of the solution (their recorded fingerprint
+    differs from that of what the generator makes now). An up-to-date notebook that someone has
+    edited since is not stale. To delete: those whose solution notebook is gone.
+    """
+    wanted = generate(notebooks_dir)
+    to_write = {}
+    for path, nb in wanted.items():
+        found = _read(path) if path.exists() else None
+        if found is None or found.metadata.get(FINGERPRINT) != nb.metadata[FINGERPRINT]:
+            to_write[path] = nb
+    leftovers = sorted(set((notebooks_dir / "exercises").glob("*.ipynb")) - set(wanted))
+    return to_write, leftovers
+
+
 def stale(notebooks_dir: Path = NOTEBOOKS) -> list[str]:
     """Names of exercise notebooks that are missing, out of date, or left from a deleted solution."""
-    wanted = generate(notebooks_dir)
-    found = set((notebooks_dir / "exercises").glob("*.ipynb"))
-    out_of_date = [p.name for p, text in wanted.items() if not p.exists() or p.read_text() != text]
-    return sorted(out_of_date + [p.name for p in found - set(wanted)])
+    to_write, leftovers = _changes(notebooks_dir)
+    return sorted([path.name for path in to_write] + [path.name for path in leftovers])
 
 
-def write_all(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
-    """Regenerate every exercise notebook and delete those whose solution is gone; return the paths written."""
-    wanted = generate(notebooks_dir)
-    out_dir = notebooks_dir / "exercises"
-    out_dir.mkdir(exist_ok=True)
-    for leftover in set(out_dir.glob("*.ipynb")) - set(wanted):
+def edited_names(notebooks_dir: Path = NOTEBOOKS) -> list[str]:
+    """Names of exercise notebooks that hold edits (a student's answers, say), up to date or not."""
+    return sorted(path.name for path in (notebooks_dir / "exercises").glob("*.ipynb") if edited(path))
+
+
+def unmarked(notebooks_dir: Path = NOTEBOOKS) -> list[str]:
+    """Names of solution notebooks whose nbgrader metadata is missing or differs from their headings."""
+    return [
+        path.name
+        for path in sorted(notebooks_dir.glob("*.ipynb"))
+        if grading.mark(nbformat.read(path, as_version=4), path.name)
+    ]
+
+
+def mark_all(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
+    """Set the nbgrader metadata of every solution notebook; return the paths that changed."""
+    changed = []
+    for path in sorted(notebooks_dir.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if grading.mark(nb, path.name):
+            nbformat.write(nb, path)
+            changed.append(path)
+    return changed
+
+
+def write_all(notebooks_dir: Path = NOTEBOOKS, force: bool = False) -> list[Path]:
+    """Regenerate what is stale and delete leftovers; return the paths written.
+
+    Raises WouldLoseWork, writing nothing, if any notebook to overwrite or delete holds cells the
+    generator did not write (unless ``force``).
+    """
+    to_write, leftovers = _changes(notebooks_dir)
+    holding_work = [path for path in [*to_write, *leftovers] if path.exists() and edited(path)]
+    if holding_work and not force:
+        raise WouldLoseWork(
+            "these notebooks hold changes the generator did not make: "
+            + ", ".join(str(path) for path in sorted(holding_work))
+        )
+    (notebooks_dir / "exercises").mkdir(exist_ok=True)
+    for leftover in leftovers:
         leftover.unlink()
-    for path, text in wanted.items():
-        path.write_text(text)
-    return list(wanted)
+    for path, nb in to_write.items():
+        path.write_text(nbformat.writes(nb) + "\n")
+    return list(to_write)
+
+
+def copy_to_work(work_dir: Path, exercises_dir: Path = NOTEBOOKS / "exercises") -> list[Path]:
+    """Copy each exercise notebook that ``work_dir`` does not have yet; never touch one that exists."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for source in sorted(exercises_dir.glob("*.ipynb")):
+        target = work_dir / source.name
+        if not target.exists():
+            shutil.copyfile(source, target)
+            copied.append(target)
+    return copied
 
 
 def load_functions(notebook: str | Path, replace: dict | None = None) -> dict:
@@ -136,24 +230,50 @@ def load_functions(notebook: str | Path, replace: dict | None = None) -> dict:
     return namespace
 
 
-def main(argv=None) -> int:
+def main(argv=None, notebooks_dir: Path = NOTEBOOKS) -> int:
     parser = argparse.ArgumentParser(description="Make notebooks/exercises/ from the solution notebooks.")
-    parser.add_argument("--check", action="store_true", help="only report stale exercise notebooks")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--check", action="store_true", help="only report what is out of date; exit 1 if any")
+    action.add_argument("--mark", action="store_true", help="set the nbgrader metadata of the solution notebooks")
+    action.add_argument("--work", type=Path, metavar="DIR", help="copy the exercises DIR does not have yet into DIR")
+    parser.add_argument("--force", action="store_true", help="overwrite exercise notebooks even if they were edited")
     args = parser.parse_args(argv)
+    root = notebooks_dir.parent
     try:
+        if args.work:
+            copied = copy_to_work(args.work, notebooks_dir / "exercises")
+            for path in copied:
+                print(f"copied {path}")
+            print(f"{args.work}: {len(copied)} new exercise notebook(s); your existing notebooks were not touched.")
+            return 0
+        if args.mark:
+            for path in mark_all(notebooks_dir):
+                print(f"marked {path.relative_to(root)}")
+            return 0
         if args.check:
-            names = stale()
-            for name in names:
-                print(f"stale: notebooks/exercises/{name}")
-            if names:
-                print("Run `python -m helpers.exercises` to regenerate them.")
-            return 1 if names else 0
-        for path in write_all():
-            print(f"wrote {path.relative_to(NOTEBOOKS.parent)}")
+            problems = [f"nbgrader metadata out of date: notebooks/{name}" for name in unmarked(notebooks_dir)]
+            if not problems:  # exercises can only be made from marked notebooks
+                problems = [f"stale: notebooks/exercises/{name}" for name in stale(notebooks_dir)]
+            for problem in problems:
+                print(problem)
+            for name in edited_names(notebooks_dir):
+                print(f"note: notebooks/exercises/{name} holds edits; the generator never overwrites them")
+            if problems:
+                print("Run `python -m helpers.exercises --mark`, then `python -m helpers.exercises`.")
+            return 1 if problems else 0
+        for path in write_all(notebooks_dir, force=args.force):
+            print(f"wrote {path.relative_to(root)}")
         return 0
-    except MarkerError as err:
+    except (MarkerError, grading.MarkError) as err:
         print(f"error: {err}; nothing was written.", file=sys.stderr)
         return 2
+    except WouldLoseWork as err:
+        print(
+            f"error: {err}. Nothing was written. Move your work elsewhere (e.g. work/), or pass --force "
+            "to overwrite it.",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
-"""Exercise generation from the solution notebooks, and loading a notebook's own functions for tests."""
+"""Exercise generation from the solution notebooks (nbgrader's preprocessors), student work kept safe,
+and loading a notebook's own functions for tests."""
+
+import json
 
 import nbformat
 import pytest
 
-from helpers import exercises
+from helpers import exercises, grading
 
+HEADING = "### Exercise 1 · `double` (2 points)\n\nWrite `double`."
 SOLUTION = '''def double(x):
     """Twice x."""
     ### BEGIN SOLUTION
@@ -14,120 +18,233 @@ SOLUTION = '''def double(x):
 
 
 print(double(2))'''
-
-EXERCISE = '''def double(x):
+STUBBED = '''def double(x):
     """Twice x."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
 print(double(2))'''
+CHECK = "check_double(double)\n### BEGIN HIDDEN TESTS\nassert double(-3) == -6\n### END HIDDEN TESTS"
 
 
-def notebook(*sources: str, outputs: bool = True) -> nbformat.NotebookNode:
-    """A solution notebook: a title, then one code cell per source, run (count and output) if ``outputs``."""
+def notebook(*sources: str, heading: str = HEADING, marked: bool = True) -> nbformat.NotebookNode:
+    """A solution notebook: a title, an exercise heading, then one run code cell per source (with output)."""
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_markdown_cell("# Doubling"))
+    nb.cells.append(nbformat.v4.new_markdown_cell(heading))
     for count, source in enumerate(sources, start=1):
-        cell = nbformat.v4.new_code_cell(source)
-        if outputs:
-            cell.execution_count = count
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="4\n")]
+        cell = nbformat.v4.new_code_cell(source, execution_count=count)
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="4\n")]
         nb.cells.append(cell)
+    if marked:
+        grading.mark(nb)
     return nb
 
 
 def notebooks_dir(tmp_path, **named: nbformat.NotebookNode):
     folder = tmp_path / "notebooks"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     for name, nb in named.items():
         nbformat.write(nb, folder / f"{name}.ipynb")
     return folder
 
 
-# --- stubbing solutions -------------------------------------------------------------------------
+def snapshot(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.rglob("*.ipynb"))}
 
 
-def test_strip_solutions_replaces_the_solution_and_keeps_the_rest():
-    assert exercises.strip_solutions(SOLUTION) == EXERCISE
+def jupyter_saves(path):
+    """What JupyterLab changes when it opens, runs and autosaves a notebook, without any edit by the user."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.kernelspec = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nb.metadata.language_info = {"name": "python", "version": "3.12.1"}
+    for count, cell in enumerate(nb.cells, start=1):
+        cell.metadata["trusted"] = True
+        if cell.cell_type == "code":
+            cell.execution_count = count
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ran\n")]
+    nbformat.write(nb, path)
 
 
-def test_strip_solutions_keeps_the_indentation_of_each_marker():
-    source = (
-        "x = 1\n### BEGIN SOLUTION\nx = 2\n### END SOLUTION\n"
-        "if x:\n        ### BEGIN SOLUTION\n        pass\n        ### END SOLUTION"
-    )
-    assert exercises.strip_solutions(source) == (
-        "x = 1\n# YOUR CODE HERE\nraise NotImplementedError()\nif x:\n        # YOUR CODE HERE\n"
-        "        raise NotImplementedError()"
-    )
+def answer(path, body="return x + x"):
+    """A student fills in the stub of ``double`` in the notebook at ``path`` and saves."""
+    nb = nbformat.read(path, as_version=4)
+    cell = next(cell for cell in nb.cells if cell.cell_type == "code" and "NotImplementedError" in cell.source)
+    assert "# YOUR CODE HERE\n    raise NotImplementedError()" in cell.source
+    cell.source = cell.source.replace("# YOUR CODE HERE\n    raise NotImplementedError()", body)
+    nbformat.write(nb, path)
 
 
-def test_strip_solutions_leaves_code_without_markers_alone():
-    source = "import keras\n\n# ### not a marker\nmodel = None\n"
-    assert exercises.strip_solutions(source) == source.rstrip("\n")
+# --- stripping solutions with nbgrader's preprocessors ------------------------------------------
 
 
-def test_make_exercise_clears_outputs_and_adds_the_banner():
-    solution = notebook(SOLUTION, "double(3)")
+def test_make_exercise_stubs_solutions_hides_tests_clears_outputs_and_adds_the_banner():
+    solution = notebook(SOLUTION, CHECK, "double(3)")
     exercise = exercises.make_exercise(solution, "01_double.ipynb")
-    assert exercise.cells[0].cell_type == "markdown" and exercise.cells[0].id == exercises.BANNER_ID
-    assert "`01_double.ipynb`" in exercise.cells[0].source and "edit the solution" in exercise.cells[0].source
-    assert exercise.cells[1] == solution.cells[0]  # markdown unchanged
-    assert [cell.source for cell in exercise.cells[2:]] == [EXERCISE, "double(3)"]
-    for cell in exercise.cells[2:]:
+    banner = exercise.cells[0]
+    assert banner.cell_type == "markdown" and banner.id == exercises.BANNER_ID
+    assert "`notebooks/01_double.ipynb`" in banner.source and "maintainers edit the solution" in banner.source
+    assert "Run All" in banner.source and "Run Selected Cell and All Below" in banner.source
+    assert "NotImplementedError" in banner.source and "work/" in banner.source
+    assert [cell.source for cell in exercise.cells[1:3]] == ["# Doubling", HEADING]
+    assert [cell.source for cell in exercise.cells[3:]] == [STUBBED, "check_double(double)", "double(3)"]
+    for cell in exercise.cells[3:]:
         assert cell.outputs == [] and cell.execution_count is None
-    assert solution.cells[1].source == SOLUTION and solution.cells[1].outputs, "the solution itself is unchanged"
+    description, stub, check = exercise.cells[2:5]
+    assert description.metadata.editable is False and check.metadata.editable is False, "read-only for students"
+    assert stub.metadata.get("editable", True) and not stub.metadata.deletable
+    assert solution.cells[2].source == SOLUTION and solution.cells[2].outputs, "the solution itself is unchanged"
     nbformat.validate(exercise)
 
 
-# --- generate, stale, write_all -----------------------------------------------------------------
+def test_make_exercise_keeps_the_indentation_of_each_marker():
+    source = (
+        "def double(x):\n    if x:\n        ### BEGIN SOLUTION\n        return 2 * x\n        ### END SOLUTION\n"
+        "    return 0"
+    )
+    exercise = exercises.make_exercise(notebook(source, "check_double(double)"), "a.ipynb")
+    assert exercise.cells[3].source == (
+        "def double(x):\n    if x:\n        # YOUR CODE HERE\n        raise NotImplementedError()\n    return 0"
+    )
 
 
-def test_generate_writes_nothing_and_returns_the_exercise_texts(tmp_path):
-    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION), b=notebook("1 + 1"))
-    texts = exercises.generate(folder)
-    assert sorted(path.name for path in texts) == ["a.ipynb", "b.ipynb"]
-    assert all(path.parent == folder / "exercises" for path in texts)
-    assert not (folder / "exercises").exists()
-    assert nbformat.reads(texts[folder / "exercises" / "a.ipynb"], as_version=4).cells[2].source == EXERCISE
+def test_make_exercise_refuses_a_solution_that_nbgrader_would_refuse():
+    unmarked = notebook(SOLUTION, CHECK, marked=False)
+    with pytest.raises(exercises.MarkerError, match=r"a\.ipynb, cell 2: Solution region detected in a non-solution"):
+        exercises.make_exercise(unmarked, "a.ipynb")
+
+
+# --- generate, stale, write_all: nothing of a student's is lost ---------------------------------
 
 
 def test_stale_and_write_all(tmp_path):
-    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION), b=notebook("1 + 1"))
+    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK), b=notebook(SOLUTION, CHECK))
     assert exercises.stale(folder) == ["a.ipynb", "b.ipynb"]  # missing
 
     written = exercises.write_all(folder)
     assert sorted(path.name for path in written) == ["a.ipynb", "b.ipynb"]
-    assert exercises.stale(folder) == []
-    exercise = nbformat.read(folder / "exercises" / "a.ipynb", as_version=4)
-    assert exercise.cells[2].source == EXERCISE
+    assert exercises.stale(folder) == [] and exercises.edited_names(folder) == []
+    assert nbformat.read(folder / "exercises" / "a.ipynb", as_version=4).cells[3].source == STUBBED
 
-    nbformat.write(notebook(SOLUTION.replace("Twice x", "Two times x")), folder / "a.ipynb")
+    nbformat.write(notebook(SOLUTION.replace("Twice x", "Two times x"), CHECK), folder / "a.ipynb")
     assert exercises.stale(folder) == ["a.ipynb"]  # outdated
 
     (folder / "b.ipynb").unlink()
     assert exercises.stale(folder) == ["a.ipynb", "b.ipynb"]  # b is left over
 
-    exercises.write_all(folder)
+    assert sorted(path.name for path in exercises.write_all(folder)) == ["a.ipynb"]
     assert exercises.stale(folder) == []
     assert sorted(p.name for p in (folder / "exercises").iterdir()) == ["a.ipynb"]
 
 
+def test_opening_running_and_autosaving_never_makes_a_notebook_stale(tmp_path):
+    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK))
+    exercises.write_all(folder)
+    jupyter_saves(folder / "exercises" / "a.ipynb")
+    assert exercises.stale(folder) == [] and exercises.edited_names(folder) == []
+    assert exercises.write_all(folder) == [], "nothing to rewrite"
+
+    nbformat.write(notebook(SOLUTION.replace("Twice x", "Two times x"), CHECK), folder / "a.ipynb")
+    assert [path.name for path in exercises.write_all(folder)] == ["a.ipynb"], "Jupyter's changes are not work"
+
+
+def test_an_edited_up_to_date_exercise_is_not_stale_and_survives_regeneration(tmp_path):
+    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK))
+    exercises.write_all(folder)
+    answer(folder / "exercises" / "a.ipynb")
+    before = snapshot(folder)
+    assert exercises.stale(folder) == [] and exercises.edited_names(folder) == ["a.ipynb"]
+    assert exercises.write_all(folder) == [] and snapshot(folder) == before
+
+
+def test_write_all_refuses_to_overwrite_edits_names_the_file_and_writes_nothing(tmp_path):
+    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK), b=notebook(SOLUTION, CHECK))
+    exercises.write_all(folder)
+    answer(folder / "exercises" / "a.ipynb")
+    (folder / "exercises" / "b.ipynb").unlink()  # b is missing and would be written, but is not: all or nothing
+    for name in ("a", "b"):  # both solutions change
+        nbformat.write(notebook(SOLUTION.replace("Twice x", "Two times x"), CHECK), folder / f"{name}.ipynb")
+    before = snapshot(folder)
+    with pytest.raises(exercises.WouldLoseWork, match=r"exercises/a\.ipynb$"):
+        exercises.write_all(folder)
+    assert snapshot(folder) == before
+
+    assert sorted(path.name for path in exercises.write_all(folder, force=True)) == ["a.ipynb", "b.ipynb"]
+    assert "raise NotImplementedError()" in (folder / "exercises" / "a.ipynb").read_text()
+
+
+def test_write_all_refuses_to_delete_an_edited_leftover_or_overwrite_a_file_that_is_not_a_notebook(tmp_path):
+    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK), b=notebook(SOLUTION, CHECK))
+    exercises.write_all(folder)
+    answer(folder / "exercises" / "b.ipynb")
+    (folder / "b.ipynb").unlink()
+    (folder / "exercises" / "a.ipynb").write_text('{"cells": [')  # truncated
+    before = snapshot(folder)
+    with pytest.raises(exercises.WouldLoseWork) as refused:
+        exercises.write_all(folder)
+    assert "exercises/a.ipynb" in str(refused.value) and "exercises/b.ipynb" in str(refused.value)
+    assert snapshot(folder) == before
+
+
+def test_copy_to_work_copies_what_is_missing_and_never_touches_what_exists(tmp_path):
+    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK), b=notebook(SOLUTION, CHECK))
+    exercises.write_all(folder)
+    work = tmp_path / "work"
+    assert [path.name for path in exercises.copy_to_work(work, folder / "exercises")] == ["a.ipynb", "b.ipynb"]
+    answer(work / "a.ipynb")
+    (work / "b.ipynb").unlink()
+    mine = (work / "a.ipynb").read_bytes()
+    nbformat.write(notebook(SOLUTION.replace("Twice x", "Two times x"), CHECK), folder / "a.ipynb")
+    exercises.write_all(folder)
+    assert [path.name for path in exercises.copy_to_work(work, folder / "exercises")] == ["b.ipynb"]
+    assert (work / "a.ipynb").read_bytes() == mine
+
+
 def test_exercise_notebooks_of_this_repository_are_up_to_date():
+    assert not exercises.unmarked(), "nbgrader metadata out of date; run `python -m helpers.exercises --mark`"
     stale = exercises.stale()
     assert not stale, f"stale exercise notebooks {stale}; run `python -m helpers.exercises` and commit them"
 
 
-def test_main_check_reports_stale_notebooks(tmp_path, monkeypatch, capsys):
-    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION))
-    real_stale = exercises.stale
-    monkeypatch.setattr(exercises, "stale", lambda: real_stale(folder))  # main() checks the repository's folder
-    assert exercises.main(["--check"]) == 1
-    assert capsys.readouterr().out.splitlines() == [
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_main_check_reports_stale_and_edited_notebooks(tmp_path, capsys):
+    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK), b=notebook(SOLUTION, CHECK))
+    exercises.write_all(folder)
+    answer(folder / "exercises" / "b.ipynb")
+    assert exercises.main(["--check"], folder) == 0, "a student's edits alone do not fail the check"
+    (folder / "exercises" / "a.ipynb").unlink()
+    assert exercises.main(["--check"], folder) == 1
+    assert capsys.readouterr().out.splitlines()[1:] == [
         "stale: notebooks/exercises/a.ipynb",
-        "Run `python -m helpers.exercises` to regenerate them.",
+        "note: notebooks/exercises/b.ipynb holds edits; the generator never overwrites them",
+        "Run `python -m helpers.exercises --mark`, then `python -m helpers.exercises`.",
     ]
+
+
+def test_main_refuses_with_exit_3_and_says_how_to_keep_or_overwrite(tmp_path, capsys):
+    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK))
+    exercises.write_all(folder)
+    answer(folder / "exercises" / "a.ipynb")
+    nbformat.write(notebook(SOLUTION.replace("Twice x", "Two times x"), CHECK), folder / "a.ipynb")
+    assert exercises.main([], folder) == 3
+    err = capsys.readouterr().err
+    assert "exercises/a.ipynb" in err and "Nothing was written" in err and "--force" in err
+    assert exercises.main(["--force"], folder) == 0
+
+
+def test_main_mark_and_work(tmp_path, capsys):
+    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK, marked=False))
+    assert exercises.main(["--check"], folder) == 1
+    assert exercises.main(["--mark"], folder) == 0
+    assert exercises.unmarked(folder) == []
+    meta = json.loads((folder / "a.ipynb").read_text())["cells"][3]["metadata"]["nbgrader"]
+    assert meta["grade"] and meta["locked"] and meta["points"] == 2
+    assert exercises.main([], folder) == 0
+    assert exercises.main(["--work", str(tmp_path / "work")], folder) == 0
+    assert (tmp_path / "work" / "a.ipynb").exists()
 
 
 # --- loading a notebook's functions -------------------------------------------------------------
@@ -149,7 +266,8 @@ print("side effect")"""
 def solution_path(tmp_path):
     path = tmp_path / "solution.ipynb"
     nbformat.write(
-        notebook(DEFINITIONS, "%matplotlib inline\nraise SystemExit", "def half(x):\n    return x / 2"), path
+        notebook(DEFINITIONS, "%matplotlib inline\nraise SystemExit", "def half(x):\n    return x / 2", marked=False),
+        path,
     )
     return path
 

@@ -1,0 +1,153 @@
+"""An nbgrader course made from the solution notebooks, and a CSV of scores per exercise.
+
+    python -m helpers.nbgrader_course ../grading    # nbgrader_config.py and source/<notebook>/ there
+
+then, in that folder, nbgrader's own commands (see the README's section for instructors). Each
+notebook becomes one assignment named after it, e.g. ``02_residual_blocks``. An existing file is never
+overwritten unless ``--force``: a changed one is named and kept.
+
+``nbgrader export --exporter helpers.nbgrader_course.ExerciseCsvExport --to exercises.csv`` writes one
+row per student, notebook and exercise, with a status that says why a score is missing.
+"""
+
+import argparse
+import copy
+import csv
+import sys
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import MissingEntry
+from nbgrader.plugins import ExportPlugin
+
+from helpers.exercises import NOTEBOOKS
+
+CONFIG = '''"""nbgrader settings of this course, written by `python -m helpers.nbgrader_course`."""
+
+c = get_config()  # noqa: F821 -- nbgrader provides it
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.course_id = "deep-cnn"
+# Training cells run longer than nbgrader's default of 30 s per cell. A cell that is still running after
+# this many seconds is interrupted: its exercise scores zero and grading goes on.
+c.Execute.timeout = 300
+'''
+COLUMNS = ("assignment", "notebook", "student_id", "exercise", "score", "max_score", "status")
+
+
+def init_course(root: Path, notebooks_dir: Path = NOTEBOOKS, force: bool = False) -> tuple[list[Path], list[Path]]:
+    """Write ``nbgrader_config.py`` and ``source/<name>/<name>.ipynb`` for each solution notebook under ``root``.
+
+    Returns (written, kept): files written, and existing files that differ and were kept (``force``
+    overwrites them instead). Files that are already identical are in neither list.
+    """
+    root = root.resolve()
+    wanted = {root / "nbgrader_config.py": CONFIG.format(root=str(root)).encode()}
+    for path in sorted(notebooks_dir.glob("*.ipynb")):
+        wanted[root / "source" / path.stem / path.name] = path.read_bytes()
+    written, kept = [], []
+    for target, content in wanted.items():
+        if target.exists() and target.read_bytes() == content:
+            continue
+        if target.exists() and not force:
+            kept.append(target)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        written.append(target)
+    return written, kept
+
+
+def answered(release: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A reference submission: the release notebook with each solution cell answered from the solution notebook.
+
+    It must get full marks; the grading test and the grading benchmark hand it in.
+    """
+    answers = {
+        cell.metadata.nbgrader.grade_id: "\n".join(line for line in cell.source.splitlines() if "SOLUTION" not in line)
+        for cell in solution.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+    submission = copy.deepcopy(release)
+    for cell in submission.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = answers[cell.metadata.nbgrader.grade_id]
+    return submission
+
+
+class ExerciseCsvExport(ExportPlugin):
+    """nbgrader export plugin: one CSV row per student, notebook and exercise (graded test cell)."""
+
+    def export(self, gradebook) -> None:
+        dest = self.to or "exercises.csv"
+        self.log.info("Exporting scores per exercise to %s", dest)
+        with open(dest, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            for assignment in gradebook.assignments:
+                if self.assignment and assignment.name not in self.assignment:
+                    continue
+                for student in gradebook.students:
+                    if self.student and student.id not in self.student:
+                        continue
+                    for row in _rows(gradebook, assignment, student.id):
+                        writer.writerow(row)
+
+
+def _rows(gradebook, assignment, student_id: str):
+    for notebook in assignment.notebooks:
+        try:
+            submitted = gradebook.find_submission_notebook(notebook.name, assignment.name, student_id)
+        except MissingEntry:
+            for cell in notebook.grade_cells:
+                yield (
+                    assignment.name,
+                    notebook.name,
+                    student_id,
+                    _exercise(cell.name),
+                    0.0,
+                    cell.max_score,
+                    ("not submitted"),
+                )
+            continue
+        grades = list(submitted.grades)
+        unreadable = all(grade.auto_score is None and grade.manual_score is None for grade in grades)
+        for grade in grades:
+            if grade.manual_score is not None:
+                status = "graded by hand"
+            elif grade.auto_score is not None:
+                status = "autograded"
+            elif unreadable:
+                status = "not gradable: the notebook could not be read or run (see the autograde log)"
+            else:
+                status = "check cell missing from the submission: grade it by hand"
+            yield (
+                assignment.name,
+                notebook.name,
+                student_id,
+                _exercise(grade.name),
+                grade.score,
+                grade.max_score,
+                status,
+            )
+
+
+def _exercise(grade_id: str) -> str:
+    return grade_id.removeprefix("check_")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Make an nbgrader course folder from the solution notebooks.")
+    parser.add_argument("root", type=Path, help="the course folder (created if missing)")
+    parser.add_argument("--force", action="store_true", help="overwrite files that differ from the repository's")
+    args = parser.parse_args(argv)
+    written, kept = init_course(args.root, force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    for path in kept:
+        print(f"kept {path}: it differs from the repository's version (--force overwrites it)")
+    print(f"Next: cd {args.root} && nbgrader generate_assignment 02_residual_blocks (see README, 'For instructors').")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Grading with the real nbgrader CLI, end to end, on a temporary course made from notebooks 02, 04 and 05.
+
+Students and what they hand in (each builds on nbgrader's release version, as a student would):
+- alice: everything correct (02, 05);
+- bob: one typical mistake in each exercise (02, 05);
+- carol: one exercise left unsolved in each notebook (02, 05);
+- dave: a wrong answer under a locked check cell he edited to print a pass (02); a check cell he deleted (05);
+- erin: a file that is not notebook JSON (02), nothing else;
+- frank: an exercise whose code never finishes, stopped by the cell timeout (04);
+- gary: the release notebook as it was handed out, unsolved (05).
+
+One `nbgrader autograde` per assignment grades every student; then generate_feedback and export.
+02 and 05 are graded with the course's own configuration (its cell timeout of 300 s lets their
+training cells finish); 04, whose cells take seconds, with a 30 s cell timeout, so that frank's endless
+cell costs this test 30 s rather than 300.
+"""
+
+import csv
+import hashlib
+import html
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import exercises, grading, nbgrader_course
+
+ROOT = Path(__file__).resolve().parent.parent
+NB02, NB04, NB05 = "02_residual_blocks", "04_one_by_one_convolutions", "05_inception"
+NOTEBOOKS = (NB02, NB04, NB05)
+OPTIONS = {NB04: ["--Execute.timeout=30"]}  # autograde options beyond the course's configuration
+
+# Typical mistakes, planted into the solution code of an exercise: (old, new) text edits.
+MISTAKES = {
+    "identity_block": [("F1, F2, F3 = filters", "F3, F2, F1 = filters")],
+    "convolutional_block": [
+        ("    X_shortcut = layers.BatchNormalization(axis=3)(X_shortcut, training=training)\n", "")
+    ],
+    "ResNet50": [("    X = layers.MaxPooling2D((3, 3), strides=(2, 2))(X)\n", "")],
+    "branch_mults": [("return reduce + height", "return height")],
+    "inception_module": [('layers.MaxPooling2D(3, strides=1, padding="same")', "layers.MaxPooling2D(3, strides=1)")],
+}
+# The hint each check gives for a mistake above (as the check tests in this folder pin them).
+HINTS = {"identity_block": "last convolution has F3 filters", "branch_mults": "multiplications of the 1x1 reduction"}
+NEVER_FINISHES = "    import time\n\n    while True:  # waits for something that never happens\n        time.sleep(1)\n"
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # nbgrader calls alembic
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True, text=True, timeout=1500
+    )
+
+
+def hand_in(course: Path, student: str, name: str, mistakes=(), unsolved=(), cells=None) -> None:
+    """Write ``student``'s submission of notebook ``name``: the release version, answered.
+
+    mistakes: exercises answered with their typical mistake; unsolved: exercises left as handed out;
+    cells: {grade_id: new source, or None to delete the cell}, edits to any cell.
+    """
+    release = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
+    nb = nbgrader_course.answered(release, nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
+    for cell, handed_out in zip(nb.cells, release.cells):
+        exercise = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if exercise in unsolved:
+            cell.source = handed_out.source
+        for old, new in MISTAKES[exercise] if exercise in mistakes else []:
+            assert old in cell.source, (exercise, old)
+            cell.source = cell.source.replace(old, new)
+    for grade_id, source in (cells or {}).items():
+        index = next(
+            i for i, cell in enumerate(nb.cells) if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+        )
+        if source is None:
+            del nb.cells[index]
+        else:
+            nb.cells[index].source = source
+    folder = course / "submitted" / student / name
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A course, graded: (course folder, autograde results per notebook, digests of submitted/ before)."""
+    course = tmp_path_factory.mktemp("course")
+    solutions = tmp_path_factory.mktemp("notebooks")
+    for name in NOTEBOOKS:
+        (solutions / f"{name}.ipynb").write_bytes((ROOT / "notebooks" / f"{name}.ipynb").read_bytes())
+    nbgrader_course.init_course(course, solutions)
+    for name in NOTEBOOKS:
+        result = nbgrader(course, "generate_assignment", name)
+        assert result.returncode == 0, result.stderr
+
+    hand_in(course, "alice", NB02)
+    hand_in(course, "alice", NB05)
+    hand_in(course, "bob", NB02, mistakes=("identity_block", "convolutional_block", "ResNet50"))
+    hand_in(course, "bob", NB05, mistakes=("branch_mults", "inception_module"))
+    hand_in(course, "carol", NB02, unsolved=("identity_block",))
+    hand_in(course, "carol", NB05, unsolved=("inception_module",))
+    passed = 'print("✔ identity_block: all checks passed.")'
+    hand_in(course, "dave", NB02, mistakes=("identity_block",), cells={"check_identity_block": passed})
+    hand_in(course, "dave", NB05, unsolved=("inception_module",), cells={"check_branch_mults": None})
+    (course / "submitted" / "erin" / NB02).mkdir(parents=True)
+    release_02 = (course / "release" / NB02 / f"{NB02}.ipynb").read_text()
+    (course / "submitted" / "erin" / NB02 / f"{NB02}.ipynb").write_text(release_02[: len(release_02) // 2])
+    hand_in(course, "frank", NB04)
+    notebook = course / "submitted" / "frank" / NB04 / f"{NB04}.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    cell = next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "bottleneck")
+    cell.source = cell.source.replace(
+        "    x = layers.Conv2D(reduce", NEVER_FINISHES + "    x = layers.Conv2D(reduce", 1
+    )
+    nbformat.write(nb, notebook)
+    (course / "submitted" / "gary" / NB05).mkdir(parents=True)
+    (course / "submitted" / "gary" / NB05 / f"{NB05}.ipynb").write_bytes(
+        (course / "release" / NB05 / f"{NB05}.ipynb").read_bytes()
+    )
+
+    before = digests(course / "submitted")
+    autograded = {name: nbgrader(course, "autograde", name, *OPTIONS.get(name, [])) for name in NOTEBOOKS}
+    for name in NOTEBOOKS:
+        result = nbgrader(course, "generate_feedback", name)
+        assert result.returncode == 0, result.stderr
+    for args in (
+        ["--to", "grades.csv"],
+        ["--exporter", "helpers.nbgrader_course.ExerciseCsvExport", "--to", "exercises.csv"],
+    ):
+        result = nbgrader(course, "export", *args)
+        assert result.returncode == 0, result.stderr
+    return course, autograded, before
+
+
+def test_the_release_is_what_the_exercise_generator_writes(graded):
+    course, _, _ = graded
+    for name in NOTEBOOKS:
+        release = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
+        ours = exercises.make_exercise(
+            nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4), f"{name}.ipynb"
+        )
+        assert [(c.cell_type, c.source) for c in release.cells] == [(c.cell_type, c.source) for c in ours.cells[1:]]
+        assert "BEGIN HIDDEN TESTS" not in release.cells[0].source + "".join(c.source for c in release.cells)
+
+
+def test_scores_per_exercise_from_the_exported_csv(graded):
+    course, _, _ = graded
+    points = {
+        name: grading.points(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)) for name in NOTEBOOKS
+    }
+    full = {name: dict(exercises) for name, exercises in points.items()}
+    zero = {name: dict.fromkeys(exercises, 0) for name, exercises in points.items()}
+    students = ("alice", "bob", "carol", "dave", "erin", "frank", "gary")
+    expected = {(student, name): zero[name] for student in students for name in NOTEBOOKS}  # not handed in
+    expected |= {
+        ("alice", NB02): full[NB02],
+        ("alice", NB05): full[NB05],
+        ("bob", NB02): zero[NB02],
+        ("bob", NB05): zero[NB05],
+        # An unsolved identity block also fails ResNet50, which is built from it.
+        ("carol", NB02): {**zero[NB02], "convolutional_block": full[NB02]["convolutional_block"]},
+        ("carol", NB05): {**zero[NB05], "branch_mults": full[NB05]["branch_mults"]},
+        ("dave", NB02): {**zero[NB02], "convolutional_block": full[NB02]["convolutional_block"]},
+        ("dave", NB05): zero[NB05],
+        ("erin", NB02): zero[NB02],
+        ("frank", NB04): {**full[NB04], "bottleneck": 0},
+        ("gary", NB05): zero[NB05],
+    }
+    with open(course / "exercises.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    got, status = {}, {}
+    for row in rows:
+        got.setdefault((row["student_id"], row["notebook"]), {})[row["exercise"]] = float(row["score"])
+        status[row["student_id"], row["notebook"], row["exercise"]] = row["status"]
+        assert float(row["max_score"]) == points[row["notebook"]][row["exercise"]]
+    assert got == expected
+    assert status["dave", NB05, "branch_mults"] == "check cell missing from the submission: grade it by hand"
+    assert status["erin", NB02, "identity_block"].startswith("not gradable")
+    assert status["erin", NB05, "branch_mults"] == "not submitted"
+    assert status["alice", NB02, "ResNet50"] == "autograded" and status["frank", NB04, "bottleneck"] == "autograded"
+
+    with open(course / "grades.csv", newline="") as handle:
+        totals = {(row["student_id"], row["assignment"]): float(row["score"]) for row in csv.DictReader(handle)}
+    assert totals["alice", NB02] == sum(points[NB02].values()) and totals["alice", NB05] == sum(points[NB05].values())
+    assert totals["gary", NB05] == 0 and totals["erin", NB02] == 0
+
+
+def test_a_broken_submission_costs_a_clear_line_and_every_other_one_is_graded(graded):
+    course, autograded, _ = graded
+    log_02 = autograded[NB02].stdout + autograded[NB02].stderr
+    assert autograded[NB02].returncode == 1, "nbgrader reports the failure in its exit status"
+    assert f"There was an error processing assignment '{NB02}' for student 'erin'" in log_02
+    assert "Notebook does not appear to be JSON" in log_02
+    assert autograded[NB05].returncode == 0, autograded[NB05].stderr[-3000:]
+    for student in ("alice", "bob", "carol", "dave"):
+        assert (course / "autograded" / student / NB02 / f"{NB02}.ipynb").exists()
+    assert autograded[NB04].returncode == 0, autograded[NB04].stderr[-3000:]
+    timed_out = (course / "feedback" / "frank" / NB04 / f"{NB04}.html").read_text()
+    assert "CellTimeoutError" in timed_out
+
+
+def test_feedback_for_a_wrong_answer_shows_the_check_s_hint(graded):
+    course, _, _ = graded
+    for name, exercise in ((NB02, "identity_block"), (NB05, "branch_mults")):
+        feedback = html.unescape((course / "feedback" / "bob" / name / f"{name}.html").read_text())
+        assert HINTS[exercise] in feedback, exercise
+    dave = html.unescape((course / "feedback" / "dave" / NB02 / f"{NB02}.html").read_text())
+    assert HINTS["identity_block"] in dave, "the locked check cell dave edited was restored and run"
+
+
+def test_no_submitted_file_was_modified(graded):
+    course, _, before = graded
+    assert digests(course / "submitted") == before
+
+
+def test_init_course_never_overwrites_a_changed_file(tmp_path):
+    solutions = tmp_path / "notebooks"
+    solutions.mkdir()
+    (solutions / "a.ipynb").write_text("{}")
+    course = tmp_path / "course"
+    written, kept = nbgrader_course.init_course(course, solutions)
+    assert sorted(p.relative_to(course).as_posix() for p in written) == ["nbgrader_config.py", "source/a/a.ipynb"]
+    assert f"c.CourseDirectory.root = {str(course.resolve())!r}" in (course / "nbgrader_config.py").read_text()
+    assert "c.Execute.timeout = 300" in (course / "nbgrader_config.py").read_text()
+    assert nbgrader_course.init_course(course, solutions) == ([], [])
+    (course / "source" / "a" / "a.ipynb").write_text('{"mine": 1}')
+    assert nbgrader_course.init_course(course, solutions) == ([], [course.resolve() / "source" / "a" / "a.ipynb"])
+    assert (course / "source" / "a" / "a.ipynb").read_text() == '{"mine": 1}'
+    assert nbgrader_course.init_course(course, solutions, force=True)[0] == [
+        course.resolve() / "source" / "a" / "a.ipynb"
+    ]
