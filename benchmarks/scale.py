@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"ours / keras.applications: {results['ours_vs_keras_applications']}")
     print(f"two devices / one: {results['two_devices_vs_one']}")
-    print(f"wrote {args.out.relative_to(ROOT)}")
+    print(f"wrote {args.out}")
     return 0
 
 
