@@ -19,7 +19,7 @@ BACKEND_PACKAGES := $(or $(if $(filter jax,$(BACKEND)),$(JAX)),$(if $(filter tor
 $(if $(filter $(BACKEND),tensorflow jax torch),,$(error BACKEND must be tensorflow, jax or torch, not '$(BACKEND)'))
 export KERAS_BACKEND := $(BACKEND)
 
-.PHONY: setup instructor course test exercises benchmark
+.PHONY: setup instructor course test exercises benchmark benchmark-scale
 
 $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
@@ -58,3 +58,6 @@ exercises: instructor
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py
+
+benchmark-scale: setup
+	$(BIN)/python benchmarks/scale.py

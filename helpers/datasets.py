@@ -4,7 +4,9 @@
 - ``load_signs``: the 6-class 64x64x3 set in the course's HDF5 layout. By default it reads the
   stand-in shipped in ``data/signs/``; point it at a folder holding the course's own
   ``train_signs.h5`` / ``test_signs.h5`` to use those instead.
-- ``load_image_folder`` / ``load_image``: your own pictures.
+- ``load_image_folder`` / ``load_image``: your own pictures; ``check_image_folder`` says what is wrong
+  with a folder of them.
+- ``write_signs_folder``: the 6-class set written out as such a folder of PNG files.
 """
 
 import hashlib
@@ -168,10 +170,7 @@ def load_image_folder(directory, image_size=(64, 64), batch_size: int = 32, vali
     import keras
 
     folder = Path(directory)
-    if not folder.is_dir():
-        raise DataError(f"{folder} is not a folder; make one sub-folder per class with your images inside")
-    if not any(p.is_dir() for p in folder.iterdir()):
-        raise DataError(f"{folder} has no sub-folders; make one sub-folder per class with your images inside")
+    check_image_folder(folder)
     subset = "both" if validation_split else None
     return keras.utils.image_dataset_from_directory(
         folder,
@@ -192,3 +191,79 @@ def load_image(path, image_size=(64, 64)) -> np.ndarray:
         raise DataError(f"{path} does not exist; put your image there or fix the path")
     image = keras.utils.load_img(path, target_size=image_size, color_mode="rgb")
     return (keras.utils.img_to_array(image)[None] / 255.0).astype(np.float32)
+
+
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
+FOLDER_LAYOUT = "make one sub-folder per class with its images inside (e.g. photos/cat/1.jpg, photos/dog/2.png)"
+
+
+def check_image_folder(directory) -> dict[str, int]:
+    """Check a folder of images, one sub-folder per class; raise DataError naming the first problem.
+
+    Every image is opened and decoded once, so a damaged file stops you here and not hours into
+    training. Files of other types (notes, ``.DS_Store``) are ignored, as Keras ignores them.
+
+    Returns:
+        ``{class name: number of images}``, classes in the order Keras numbers them (sorted).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(directory)
+    if not folder.exists():
+        raise DataError(f"{folder} does not exist; {FOLDER_LAYOUT}")
+    if not folder.is_dir():
+        raise DataError(f"{folder} is a file, not a folder; {FOLDER_LAYOUT}")
+    classes = sorted(p for p in folder.iterdir() if p.is_dir())
+    if not classes:
+        raise DataError(f"{folder} has no class sub-folders; {FOLDER_LAYOUT}")
+    counts = {}
+    for class_dir in classes:
+        images = sorted(p for p in class_dir.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            raise DataError(f"{class_dir} holds no images ({', '.join(IMAGE_SUFFIXES)}); add some or remove it")
+        for path in images:
+            try:
+                with Image.open(path) as image:
+                    image.load()
+            except (OSError, UnidentifiedImageError, SyntaxError) as err:
+                raise DataError(f"{path} cannot be read as an image ({err}); replace or delete it") from err
+        counts[class_dir.name] = len(images)
+    return counts
+
+
+def write_signs_folder(directory, signs_directory=None) -> dict[str, Path]:
+    """Write the 6-class set out as PNG files: ``directory/train/<class>/`` and ``directory/test/<class>/``.
+
+    This is the layout ``keras.utils.image_dataset_from_directory`` reads, and the one your own
+    images take. Writing into a folder that already holds exactly these files does nothing; any
+    other non-empty folder is refused, so nothing of yours is overwritten.
+
+    Args:
+        directory: where to write.
+        signs_directory: passed to ``load_signs`` (leave it out for the shipped stand-in).
+
+    Returns:
+        ``{"train": path, "test": path}``.
+    """
+    from PIL import Image
+
+    x_train, y_train, x_test, y_test, classes = load_signs(signs_directory)
+    folder = Path(directory)
+    splits = {"train": (x_train, y_train[0]), "test": (x_test, y_test[0])}
+    wanted = {
+        Path(split, str(classes[label]), f"{index:04d}.png")
+        for split, (_, labels) in splits.items()
+        for index, label in enumerate(labels)
+    }
+    if folder.exists():
+        present = {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+        if present == wanted:
+            return {split: folder / split for split in splits}
+        if present or not folder.is_dir():
+            raise DataError(f"{folder} exists and holds other files; choose a new folder, or delete this one first")
+    for split, (images, labels) in splits.items():
+        for index, (image, label) in enumerate(zip(images, labels)):
+            path = folder / split / str(classes[label]) / f"{index:04d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(path)
+    return {split: folder / split for split in splits}

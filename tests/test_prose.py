@@ -53,6 +53,14 @@ FACTS = {
         "0.0001": "the weight decay of He et al. 2015 on CIFAR-10 (section 4.2)",
         "64,000": "the iterations of He et al. 2015 on CIFAR-10 (section 4.2: 64k)",
     },
+    "06_training_at_scale": {
+        "64": "the 6-class set's image size, 64x64x3 (data/README.md)",
+        "256": "the mini-batch of He et al. 2015 on ImageNet (section 3.4)",
+        "0.9": "the SGD momentum of He et al. 2015 (section 3.4)",
+        "0.99": "the default momentum of keras.layers.BatchNormalization (Keras API documentation)",
+        "7.0": "NVIDIA compute capability 7.0 (Volta), the first with tensor cores (CUDA programming guide)",
+        "20585": "keras-team/keras issue #20585, MultiWorkerMirroredStrategy under Keras 3",
+    },
     "05_inception": {
         "1.5": "GoogLeNet's budget of 1.5 billion multiply-adds at inference (Szegedy et al. 2014, section 1)",
     },
