@@ -28,6 +28,8 @@ import pytest
 
 from helpers import exercises, grading, nbgrader_course
 
+pytestmark = pytest.mark.once  # see pyproject.toml
+
 ROOT = Path(__file__).resolve().parent.parent
 NB02, NB04, NB05 = "02_residual_blocks", "04_one_by_one_convolutions", "05_inception"
 NOTEBOOKS = (NB02, NB04, NB05)

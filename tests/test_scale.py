@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from scale_runs import QUICK, ROOT, command, environment, image_folder, largest_difference, train, weights, write_signs
 
+pytestmark = pytest.mark.once  # see pyproject.toml
+
 TOLERANCE = 1e-4
 
 
