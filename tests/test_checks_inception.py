@@ -25,7 +25,7 @@ ALTERNATIVES = [
     (
         "inception_module",
         "ops.concatenate on axis 3",
-        [(CONCAT, "ops.concatenate([branch_1x1, branch_3x3, branch_5x5, branch_pool], axis=3)")],
+        [(CONCAT, "keras.ops.concatenate([branch_1x1, branch_3x3, branch_5x5, branch_pool], axis=3)")],
     ),
     (
         "inception_module",
