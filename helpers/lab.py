@@ -25,17 +25,17 @@ def has_screen(environ=os.environ, platform: str = sys.platform) -> bool:
     return not platform.startswith("linux") or bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
 
 
-def lab_command(args: list[str], *, is_root: bool, screen: bool, folder: Path = WORK) -> list[str]:
-    """The ``jupyter lab`` command line for this machine.
+def lab_command(args: list[str], *, is_root: bool, screen: bool) -> list[str]:
+    """The ``jupyter lab`` command line for this machine: the whole course served, ``work/`` opened first.
 
     Arguments:
     args -- the user's own JupyterLab options, passed on unchanged
     is_root -- JupyterLab refuses to run as root (Docker, WSL, cloud machines) unless told ``--allow-root``
     screen -- without one there is no browser to open, so JupyterLab is told not to try
-    folder -- the folder JupyterLab opens
     """
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
-    command = [jupyter, "lab", f"--notebook-dir={folder}"]
+    # The solution notebooks (the tutorials) stay one click away in notebooks/.
+    command = [jupyter, "lab", f"--ServerApp.root_dir={ROOT}", f"--LabApp.default_url=/lab/tree/{WORK.name}"]
     if is_root and "--allow-root" not in args:
         command.append("--allow-root")
     if not screen and "--no-browser" not in args:

@@ -1,5 +1,6 @@
 """`make course`: JupyterLab starts as root or not, with or without a screen, with the user's options."""
 
+import json
 import os
 import signal
 import socket
@@ -24,13 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 )
 def test_the_command_adds_what_this_machine_needs(is_root, screen, added):
     command = lab_command(["--port=8890"], is_root=is_root, screen=screen)
-    assert command[1:3] == ["lab", f"--notebook-dir={ROOT / 'work'}"]
-    assert command[3:] == [*added, "--port=8890"]
+    assert command[1:4] == ["lab", f"--ServerApp.root_dir={ROOT}", "--LabApp.default_url=/lab/tree/work"]
+    assert command[4:] == [*added, "--port=8890"]
 
 
 def test_the_users_own_options_are_not_doubled():
-    assert lab_command(["--allow-root", "--no-browser"], is_root=True, screen=False)[3:] == ["--allow-root",
-                                                                                              "--no-browser"]
+    command = lab_command(["--allow-root", "--no-browser"], is_root=True, screen=False)
+    assert command[4:] == ["--allow-root", "--no-browser"]
 
 
 @pytest.mark.parametrize(
@@ -51,7 +52,7 @@ def free_port() -> int:
 def test_make_course_starts_a_server_that_answers(tmp_path):
     """Run `make course` as the README says (set-up taken as done), see JupyterLab answer, then stop it."""
     port, token = free_port(), "course-test"
-    url = f"http://127.0.0.1:{port}/lab?token="  # JupyterLab masks a token it was given
+    url = f"http://127.0.0.1:{port}/lab/tree/work?token="  # JupyterLab masks a token it was given
     venv = Path(sys.prefix)
     environment = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     log = tmp_path / "lab.log"
@@ -62,17 +63,20 @@ def test_make_course_starts_a_server_that_answers(tmp_path):
             cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
-        deadline, status = time.monotonic() + 90, None
+        deadline, status, served = time.monotonic() + 90, None, []
         while (status is None or url not in log.read_text()) and time.monotonic() < deadline:
             assert server.poll() is None, log.read_text()
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5) as reply:
                     status = reply.status
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=5) as reply:
+                    served = [item["name"] for item in json.load(reply)["content"]]
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.5)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     assert status == 200, log.read_text()
+    assert {"notebooks", "work"} <= set(served), served  # the tutorials next to the student's own copies
     assert "No screen here" in log.read_text()
     assert url in log.read_text()
