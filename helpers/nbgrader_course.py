@@ -20,6 +20,7 @@ import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
+from helpers import grading
 from helpers.exercises import NOTEBOOKS
 
 CONFIG = '''"""nbgrader settings of this course, written by `python -m helpers.nbgrader_course`."""
@@ -35,7 +36,7 @@ COLUMNS = ("assignment", "notebook", "student_id", "exercise", "score", "max_sco
 
 
 def init_course(root: Path, notebooks_dir: Path = NOTEBOOKS, force: bool = False) -> tuple[list[Path], list[Path]]:
-    """Write ``nbgrader_config.py`` and ``source/<name>/<name>.ipynb`` for each solution notebook under ``root``.
+    """Write ``nbgrader_config.py`` and ``source/<name>/<name>.ipynb`` for each notebook with exercises under ``root``.
 
     Returns (written, kept): files written, and existing files that differ and were kept (``force``
     overwrites them instead). Files that are already identical are in neither list.
@@ -43,7 +44,8 @@ def init_course(root: Path, notebooks_dir: Path = NOTEBOOKS, force: bool = False
     root = root.resolve()
     wanted = {root / "nbgrader_config.py": CONFIG.format(root=str(root)).encode()}
     for path in sorted(notebooks_dir.glob("*.ipynb")):
-        wanted[root / "source" / path.stem / path.name] = path.read_bytes()
+        if grading.find_exercises(nbformat.read(path, as_version=4), path.name):  # 06 is read, not graded
+            wanted[root / "source" / path.stem / path.name] = path.read_bytes()
     written, kept = [], []
     for target, content in wanted.items():
         if target.exists() and target.read_bytes() == content:

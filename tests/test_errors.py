@@ -166,12 +166,12 @@ CASES = {
     "image folder is a file": (
         lambda tmp: datasets.load_image_folder(signs_copy(tmp) / "SHA256SUMS"),
         datasets.DataError,
-        r"SHA256SUMS is not a folder; make one sub-folder per class",
+        r"SHA256SUMS is a file, not a folder; make one sub-folder per class with its images inside \(e\.g\. ",
     ),
     "image folder without class sub-folders": (
         lambda tmp: datasets.load_image_folder(tmp),
         datasets.DataError,
-        r"has no sub-folders; make one sub-folder per class with your images inside",
+        r"has no class sub-folders; make one sub-folder per class with its images inside \(e\.g\. photos/cat/1\.jpg",
     ),
     "image file missing": (
         lambda tmp: datasets.load_image(tmp / "me.jpg"),
