@@ -40,8 +40,8 @@ def main(prefixes: list[str]) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp)
-        nbgrader_course.init_course(course)
-        for path in notebooks:
+        handed_out = {path.name for path in nbgrader_course.init_course(course)[0]}  # notebooks with exercises
+        for path in (path for path in notebooks if path.name in handed_out):
             name = path.stem
             nbgrader(course, "generate_assignment", name)
             release = nbformat.read(course / "release" / name / path.name, as_version=4)
