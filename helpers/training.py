@@ -111,9 +111,13 @@ def image_stream(
     return stream
 
 
-def augmentation(seed: int = 0) -> keras.Sequential:
-    """Small random shifts, rotations and zooms: a hand sign or a digit stays what it is (no flips)."""
-    return keras.Sequential(
+def augmentation(seed: int = 0) -> layers.Pipeline:
+    """Small random shifts, rotations and zooms: a hand sign or a digit stays what it is (no flips).
+
+    A ``layers.Pipeline``, not a ``Sequential``: inside ``tf.data`` it runs its layers with TensorFlow
+    whatever the backend, where a ``Sequential`` would call JAX or PyTorch on graph tensors.
+    """
+    return layers.Pipeline(
         [
             layers.RandomTranslation(0.1, 0.1, seed=seed),
             layers.RandomRotation(0.05, seed=seed + 1),
