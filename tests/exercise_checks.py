@@ -54,3 +54,42 @@ def assert_names_mistake(check, function, name: str, message: str, hint: str) ->
 def ids(table) -> list[str]:
     """Test ids for a table whose rows start with (function name, description, ...)."""
     return [f"{row[0]}: {row[1]}" for row in table]
+
+
+class ExerciseChecks:
+    """The tests every notebook's checks share. A subclass names the notebook and its tables:
+
+    NOTEBOOK -- the solution notebook's file name
+    CHECKS -- {function name: its check}
+    ALTERNATIVES -- rows (function name, style, edits): correct answers in other styles, which must pass
+    MISTAKES -- rows (function name, mistake, edits, message regex, hint regex): typical mistakes, each named
+    """
+
+    NOTEBOOK: str
+    CHECKS: dict
+    ALTERNATIVES: list
+    MISTAKES: list
+
+    @classmethod
+    def pytest_generate_tests(cls, metafunc):
+        if "style" in metafunc.fixturenames:
+            metafunc.parametrize("name, style, edits", cls.ALTERNATIVES, ids=ids(cls.ALTERNATIVES))
+        elif "mistake" in metafunc.fixturenames:
+            metafunc.parametrize("name, mistake, edits, message, hint", cls.MISTAKES, ids=ids(cls.MISTAKES))
+        elif "name" in metafunc.fixturenames:
+            metafunc.parametrize("name", list(cls.CHECKS))
+
+    def test_check_passes_on_the_solution(self, name, capsys):
+        assert_passes(self.CHECKS[name], solution(self.NOTEBOOK, name), name, capsys)
+
+    def test_stub_gets_the_not_implemented_hint(self, name):
+        assert_reports_stub(self.CHECKS[name])
+
+    def test_correct_alternative_passes(self, name, style, edits, capsys):
+        assert_passes(self.CHECKS[name], solution(self.NOTEBOOK, name, edits), name, capsys)
+
+    def test_check_names_the_typical_mistake(self, name, mistake, edits, message, hint):
+        assert_names_mistake(self.CHECKS[name], solution(self.NOTEBOOK, name, edits), name, message, hint)
+
+    def test_every_exercise_has_three_alternatives(self):
+        assert all(sum(row[0] == name for row in self.ALTERNATIVES) >= 3 for name in self.CHECKS)

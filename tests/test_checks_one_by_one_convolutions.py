@@ -3,7 +3,7 @@
 import functools
 
 import pytest
-from exercise_checks import assert_names_mistake, assert_passes, assert_reports_stub, ids, solution
+from exercise_checks import ExerciseChecks, solution
 
 from helpers.checks.core import CheckFailed
 from helpers.checks.one_by_one_convolutions import check_bottleneck, check_conv_multiplications, check_pointwise_conv
@@ -166,28 +166,8 @@ MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize("name", CHECKS)
-def test_check_passes_on_the_solution(name, capsys):
-    assert_passes(CHECKS[name], student(name), name, capsys)
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_stub_gets_the_not_implemented_hint(name):
-    assert_reports_stub(CHECKS[name])
-
-
-@pytest.mark.parametrize("name, style, edits", ALTERNATIVES, ids=ids(ALTERNATIVES))
-def test_correct_alternative_passes(name, style, edits, capsys):
-    assert_passes(CHECKS[name], student(name, edits), name, capsys)
-
-
-@pytest.mark.parametrize("name, mistake, edits, message, hint", MISTAKES, ids=ids(MISTAKES))
-def test_check_names_the_typical_mistake(name, mistake, edits, message, hint):
-    assert_names_mistake(CHECKS[name], student(name, edits), name, message, hint)
-
-
-def test_every_exercise_has_three_alternatives():
-    assert all(sum(row[0] == name for row in ALTERNATIVES) >= 3 for name in CHECKS)
+class TestChecks(ExerciseChecks):
+    NOTEBOOK, CHECKS, ALTERNATIVES, MISTAKES = NOTEBOOK, CHECKS, ALTERNATIVES, MISTAKES
 
 
 def test_no_backend_internals_reach_the_student():
