@@ -227,9 +227,16 @@ def test_no_submitted_file_was_modified(graded):
 def test_init_course_never_overwrites_a_changed_file(tmp_path):
     solutions = tmp_path / "notebooks"
     solutions.mkdir()
-    (solutions / "a.ipynb").write_text("{}")
+    graded = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("### Exercise 1 · `f` (1 point)"),
+        nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"),
+        nbformat.v4.new_code_cell("check_f(f)"),
+    ])
+    nbformat.write(graded, solutions / "a.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Read me")]), solutions / "b.ipynb")
     course = tmp_path / "course"
     written, kept = nbgrader_course.init_course(course, solutions)
+    # b.ipynb has no exercises: nothing to hand out
     assert sorted(p.relative_to(course).as_posix() for p in written) == ["nbgrader_config.py", "source/a/a.ipynb"]
     assert f"c.CourseDirectory.root = {str(course.resolve())!r}" in (course / "nbgrader_config.py").read_text()
     assert "c.Execute.timeout = 300" in (course / "nbgrader_config.py").read_text()
