@@ -8,34 +8,40 @@ On a CPU, "two devices" are two logical devices that share the same cores
 extra copying and reduction of MirroredStrategy cost. Where GPUs are found, the same figures are taken
 on the GPUs (one, then two if there are two), in the precision ``helpers.distribute.precision`` picks,
 and the GPU's name is recorded.
+
+Every training step is timed on its own and a run's figure is the median step: a step that another
+program slowed down moves a mean a lot and a median hardly at all. The runs take turns, ``--rounds``
+times, and each configuration's figure is the median of all its steps.
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import helpers  # noqa: E402,F401,I001  (first: Keras and TensorFlow start without their C++ start-up lines)
+import keras  # noqa: E402
+
+PLANS = {"resnet50": "ours (notebook 02's blocks)", "keras_resnet50": "keras.applications.ResNet50"}
 
 
 def one_run(devices: int, size: int, batch_size: int, steps: int, model_name: str) -> dict:
-    """Images per second of ``fit`` on ``devices`` devices, in this process (which must be fresh)."""
+    """The seconds of each of ``steps`` training steps on ``devices`` devices, in this (fresh) process."""
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         tf.config.set_visible_devices(gpus[:devices], "GPU")
-    from helpers import distribute, training
+    from helpers import costs, distribute, training
 
     if not gpus:
         distribute.split_cpu(devices)
-    import keras
-
     keras.utils.set_random_seed(0)
     precision = distribute.precision()
     setup = distribute.plan()
@@ -47,20 +53,34 @@ def one_run(devices: int, size: int, batch_size: int, steps: int, model_name: st
     with setup.scope():
         model = training.build_model(model_name, size, 1000)
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(data, steps_per_epoch=2, epochs=1, verbose=0)  # traces the step, warms the caches
-    start = time.perf_counter()
-    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-    seconds = time.perf_counter() - start
-    details = [tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus[:devices]]
+    model.fit(data, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # traces the step, warms the caches
+    timer = StepTimer()
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=[timer])
+    names = [tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus[:devices]]
     return {
         "model": model_name,
         "devices": setup.devices,
-        "device_names": details or ["CPU (logical devices)" if devices > 1 else "CPU"],
+        "device_names": names or ["CPU (logical devices)" if devices > 1 else "CPU"],
         "precision": precision,
         "input": f"{size}x{size}x3",
         "global_batch": batch_size,
-        "images_per_s": round(batch_size * steps / seconds, 2),
+        "forward_macs_per_image": costs.total_mults(model),
+        "step_seconds": [round(s, 4) for s in timer.seconds],
     }
+
+
+class StepTimer(keras.callbacks.Callback):
+    """The wall-clock seconds of every training step of ``fit``."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.began = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds.append(time.perf_counter() - self.began)
 
 
 def in_subprocess(devices: int, size: int, batch_size: int, steps: int, model_name: str) -> dict:
@@ -72,15 +92,59 @@ def in_subprocess(devices: int, size: int, batch_size: int, steps: int, model_na
     if done.returncode:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"  {model_name}, {devices} device(s): {result['images_per_s']} images/s", flush=True)
+    median = statistics.median(result["step_seconds"])
+    print(
+        f"  {model_name}, {devices} device(s): median step {median:.2f} s, {batch_size / median:.2f} images/s",
+        flush=True,
+    )
     return result
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """One row per model and device count: images/s and training GFLOP/s from the median of all its steps."""
+    rows = {}
+    for run in runs:
+        key = (run["model"], len(run["devices"]))
+        row = rows.setdefault(key, {k: run[k] for k in ("model", "device_names", "precision", "input", "global_batch")})
+        row["devices"] = len(run["devices"])
+        row.setdefault("step_seconds", []).extend(run["step_seconds"])
+        row["forward_macs_per_image"] = run["forward_macs_per_image"]
+    for row in rows.values():
+        steps = row.pop("step_seconds")
+        median = statistics.median(steps)
+        row["steps_timed"] = len(steps)
+        row["median_step_s"] = round(median, 3)
+        row["spread_s"] = [round(min(steps), 3), round(max(steps), 3)]
+        row["images_per_s"] = round(row["global_batch"] / median, 2)
+        # A training step costs about three forward passes (forward, and backward for inputs and weights).
+        row["training_gflops"] = round(6 * row["forward_macs_per_image"] * row["images_per_s"] / 1e9, 1)
+    return list(rows.values())
+
+
+def table(results: dict) -> str:
+    """The summary as a Markdown table, as the README shows it."""
+    lines = [
+        "| model | devices | precision | input, global batch | median step (range) | images/s | GFLOP/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in results["summary"]:
+        lo, hi = row["spread_s"]
+        lines.append(
+            f"| {PLANS[row['model']]} | {row['devices']} × {row['device_names'][0]} | {row['precision']} | "
+            f"{row['input']}, {row['global_batch']} | {row['median_step_s']} s ({lo}–{hi}) | "
+            f"{row['images_per_s']} | {row['training_gflops']} |"
+        )
+    lines.append(f"\nours / keras.applications (images/s): {results['ours_vs_keras_applications']}")
+    lines.append(f"two devices / one (images/s): {results['two_devices_vs_one']}")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=224, help="image height and width (default: 224)")
     parser.add_argument("--batch-size", type=int, default=16, help="global batch size (default: 16)")
-    parser.add_argument("--steps", type=int, default=5, help="timed training steps per run (default: 5)")
+    parser.add_argument("--steps", type=int, default=8, help="timed training steps per run (default: 8)")
+    parser.add_argument("--rounds", type=int, default=3, help="times every run is repeated, in turns (default: 3)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "scale.json")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: one run, in this process
     parser.add_argument("--model", default="resnet50", help=argparse.SUPPRESS)
@@ -95,21 +159,18 @@ def main(argv=None) -> int:
     results = {"machine": machine(), "runs": []}
     # One GPU cannot show two devices; on a CPU, two logical devices can always be made.
     plans = [(1, "resnet50"), (1, "keras_resnet50")] + ([(2, "resnet50")] if results["machine"]["gpus"] != 1 else [])
-    # Alternate the runs twice and keep each one's best, so a busy moment hurts none of them.
-    for _ in range(2):
+    for _ in range(args.rounds):
         for devices, name in plans:
             results["runs"].append(in_subprocess(devices, args.size, args.batch_size, args.steps, name))
-    best = {}
-    for run in results["runs"]:
-        key = (run["model"], len(run["devices"]))
-        best[key] = max(best.get(key, 0), run["images_per_s"])
-    results["ours_vs_keras_applications"] = round(best[("resnet50", 1)] / best[("keras_resnet50", 1)], 2)
-    two = best.get(("resnet50", 2))
-    results["two_devices_vs_one"] = two and round(two / best[("resnet50", 1)], 2)
+    results["summary"] = summarise(results["runs"])
+    rate = {(row["model"], row["devices"]): row["images_per_s"] for row in results["summary"]}
+    results["ours_vs_keras_applications"] = round(rate[("resnet50", 1)] / rate[("keras_resnet50", 1)], 2)
+    two = rate.get(("resnet50", 2))
+    results["two_devices_vs_one"] = two and round(two / rate[("resnet50", 1)], 2)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"ours / keras.applications: {results['ours_vs_keras_applications']}")
-    print(f"two devices / one: {results['two_devices_vs_one']}")
-    print(f"wrote {args.out}")
+    print()
+    print(table(results))
+    print(f"\nwrote {args.out}")
     return 0
 
 
