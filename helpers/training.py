@@ -11,10 +11,16 @@
 ``python -m helpers.train`` is the command-line face of ``fit``; notebook 06 calls the same functions.
 """
 
+import contextlib
 import functools
 import re
 import zipfile
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no cache lock; tf.data's own error then names a lockfile left behind
+    fcntl = None
 
 import keras
 import tensorflow as tf
@@ -58,8 +64,9 @@ def image_stream(
     first_epoch -- integer, the first epoch of the stream (a resumed run starts after its last checkpoint)
     seed -- integer, the order of the files and of every epoch's batches
     augment -- random shifts, rotations and zooms (Keras layers) on training batches
-    cache -- "memory", a file path (a cache on disk), or None: read the files every epoch, for sets too big
-             for either; then Keras's own reshuffle of the file list makes a resumed run see other batches
+    cache -- "memory"; a file path, for a cache on disk that later runs reuse (one that a killed run left
+             half-filled is filled again); or None: read the files every epoch, for sets too big for
+             either; then Keras's own reshuffle of the file list makes a resumed run see other batches
     shuffle_buffer -- integer, how many decoded images the per-epoch shuffle mixes at once
     counts -- what ``check_image_folder(directory)`` returned, if you have it already (saves a second check)
 
@@ -80,7 +87,8 @@ def image_stream(
     if cache:
         images = images.cache() if cache == "memory" else images.cache(str(cache))
         # Fill the cache now, in one pass: every later pass, however many Keras starts, reads the same order.
-        images.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1)
+        with contextlib.nullcontext() if cache == "memory" else cache_lock(cache):
+            images.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1)
     steps = sum(classes.values()) // batch_size
     if epochs is None:
         stream = images.batch(batch_size)
@@ -102,13 +110,37 @@ def image_stream(
         )
         if augment:
             augmenter = augmentation(seed)
-            stream = stream.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+            # One batch after another: the layers draw from one seeded generator, and batches augmented in
+            # parallel would take its draws in a different order every run.
+            stream = stream.map(lambda x, y: (augmenter(x, training=True), y))
     options = tf.data.Options()
     # Every worker reads the same files and keeps its share of each batch (the files are not split).
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     stream = stream.with_options(options).prefetch(tf.data.AUTOTUNE)
     stream.class_names, stream.steps_per_epoch = list(classes), steps
     return stream
+
+
+@contextlib.contextmanager
+def cache_lock(prefix):
+    """Hold a lock on a cache file while it is filled, and clear what a run killed while filling left behind.
+
+    tf.data marks a cache being filled with a lockfile (``PREFIX_0.lockfile``) and refuses to fill a cache whose
+    lockfile exists, so a run killed in the middle (a pre-empted job) would make every resumed run fail. Every
+    run here fills under an OS lock on ``PREFIX.lock``, which the OS releases when a process dies, even by
+    SIGKILL: a tf.data lockfile found while holding it was left by a dead run, and goes, as tf.data's message
+    advises. A second run that wants the same cache waits here for the first, then reads the finished cache.
+    """
+    prefix = Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{prefix}.lock", "w") as lock:
+        if fcntl:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            left_behind = re.compile(re.escape(prefix.name) + r"_\d+\.lockfile")
+            for path in prefix.parent.iterdir():
+                if left_behind.fullmatch(path.name):
+                    path.unlink()
+        yield
 
 
 def augmentation(seed: int = 0) -> layers.Pipeline:

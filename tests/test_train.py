@@ -1,8 +1,13 @@
 """The command line refuses bad input with a clear message, and never overwrites a run (all before training)."""
 
-import pytest
+import signal
+import subprocess
+import sys
 
-from helpers import datasets, train
+import pytest
+from scale_runs import environment
+
+from helpers import datasets, train, training
 
 
 @pytest.fixture
@@ -89,3 +94,29 @@ def test_write_signs_folder_layout(tmp_path):
     assert datasets.check_image_folder(paths["train"]) == {str(c): 180 for c in range(6)}
     assert datasets.check_image_folder(paths["test"]) == {str(c): 20 for c in range(6)}
     assert datasets.write_signs_folder(tmp_path / "signs") == paths  # the same files again: nothing to do
+
+
+# A cache filled from a slow source, so that the test can kill it for sure while it fills.
+KILLED_WHILE_FILLING = """
+import sys, time
+import helpers, tensorflow as tf
+slow = lambda x: time.sleep(0.05) or x
+cache = tf.data.Dataset.range(1000).map(lambda x: tf.py_function(slow, [x], tf.int64)).cache(sys.argv[1])
+for _ in cache:
+    print("filling", flush=True)
+"""
+
+
+def test_a_cache_half_filled_by_a_killed_run_is_filled_again(folder, tmp_path):
+    prefix = tmp_path / "cache" / "train"
+    prefix.parent.mkdir()
+    filler = subprocess.Popen([sys.executable, "-c", KILLED_WHILE_FILLING, str(prefix)], env=environment(),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    filler.stdout.readline()
+    filler.send_signal(signal.SIGKILL)  # as a pre-empted job would be, half-way through filling its cache
+    filler.wait(timeout=60)
+    assert list(prefix.parent.glob("train_*.lockfile")), "the filler was killed after it had finished"
+
+    stream = training.image_stream(folder, 8, 2, epochs=2, cache=prefix, augment=False)
+    assert stream.steps_per_epoch == 2 and len(list(stream)) == 4
+    assert not list(prefix.parent.glob("*.lockfile"))
