@@ -16,10 +16,13 @@ import json
 import signal
 import socket
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 from scale_runs import QUICK, ROOT, command, environment, image_folder, largest_difference, train, weights, write_signs
+
+from helpers import training
 
 TOLERANCE = 1e-4
 
@@ -33,6 +36,15 @@ def signs(tmp_path_factory):
 def one_step(signs, tmp_path_factory):
     """18 images: one step of 16 per epoch (the last 2 images are dropped)."""
     return image_folder(signs, tmp_path_factory.mktemp("data") / "one_step", per_class=3)
+
+
+def test_augmented_batches_are_the_same_in_every_run(signs):
+    def batches():
+        stream = training.image_stream(signs / "train", 32, 20, epochs=2)
+        return [np.asarray(images) for images, _ in stream.take(8)]
+
+    for index, (first, again) in enumerate(zip(batches(), batches(), strict=True)):
+        np.testing.assert_array_equal(first, again, err_msg=f"batch {index}")
 
 
 @pytest.mark.once  # see pyproject.toml
@@ -117,3 +129,24 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(signs, tmp_path):
     resumed = train(*args, "--checkpoint-dir", tmp_path / "cut", "--resume")
     assert "resuming after epoch 1" in resumed and "epoch 3/3" in resumed
     assert largest_difference(tmp_path / "whole/model.keras", tmp_path / "cut/model.keras") < 1e-6
+
+
+@pytest.mark.once  # see pyproject.toml
+def test_scale_benchmark_runs_and_summarises(tmp_path):
+    """benchmarks/scale.py end to end, at a size that takes seconds: its figures add up."""
+    out = tmp_path / "scale.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/scale.py", "--size", "40", "--batch-size", "4", "--steps", "3", "--rounds", "1",
+         "--out", out], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ours / keras.applications (images/s):" in done.stdout and not done.stderr
+    results = json.loads(out.read_text())
+    two_devices = [("resnet50", 2)] if results["machine"]["gpus"] != 1 else []  # one GPU cannot show two
+    assert [(row["model"], row["devices"]) for row in results["summary"]] == [
+        ("resnet50", 1), ("keras_resnet50", 1), *two_devices]
+    for row in results["summary"]:
+        assert row["steps_timed"] == 3 and row["input"] == "40x40x3"
+        assert row["images_per_s"] == pytest.approx(4 / row["median_step_s"], rel=0.01)
+    rate = {(row["model"], row["devices"]): row["images_per_s"] for row in results["summary"]}
+    assert results["ours_vs_keras_applications"] == round(rate[("resnet50", 1)] / rate[("keras_resnet50", 1)], 2)
