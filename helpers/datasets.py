@@ -201,7 +201,7 @@ def check_image_folder(directory) -> dict[str, int]:
     """Check a folder of images, one sub-folder per class; raise DataError naming the first problem.
 
     Every image is opened and decoded once, so a damaged file stops you here and not hours into
-    training. Files of other types (notes, ``.DS_Store``) are ignored, as Keras ignores them.
+    training. Files of other types (notes, ``.DS_Store``) and hidden folders are ignored, as Keras ignores them.
 
     Returns:
         ``{class name: number of images}``, classes in the order Keras numbers them (sorted).
@@ -213,7 +213,8 @@ def check_image_folder(directory) -> dict[str, int]:
         raise DataError(f"{folder} does not exist; {FOLDER_LAYOUT}")
     if not folder.is_dir():
         raise DataError(f"{folder} is a file, not a folder; {FOLDER_LAYOUT}")
-    classes = sorted(p for p in folder.iterdir() if p.is_dir())
+    # Keras skips hidden folders (.ipynb_checkpoints, .git) as classes; so does this check.
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise DataError(f"{folder} has no class sub-folders; {FOLDER_LAYOUT}")
     counts = {}

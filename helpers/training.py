@@ -11,8 +11,8 @@
 ``python -m helpers.train`` is the command-line face of ``fit``; notebook 06 calls the same functions.
 """
 
-import contextlib
 import functools
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -84,11 +84,13 @@ def image_stream(
         verbose=False,
     )
     images = images.map(lambda x, y: (x / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
-    if cache:
-        images = images.cache() if cache == "memory" else images.cache(str(cache))
-        # Fill the cache now, in one pass: every later pass, however many Keras starts, reads the same order.
-        with contextlib.nullcontext() if cache == "memory" else cache_lock(cache):
-            images.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1)
+    # Caches are filled now, in one pass: every later pass, however many Keras starts, reads the same order.
+    if cache == "memory":
+        images = images.cache()
+        _read_through(images)
+    elif cache:
+        what = {"folder": str(Path(directory).resolve()), "image_size": image_size, "images": classes}
+        images = file_cache(images, cache, {**what, "order": f"seed {seed}" if epochs is not None else "sorted"})
     steps = sum(classes.values()) // batch_size
     if epochs is None:
         stream = images.batch(batch_size)
@@ -121,18 +123,24 @@ def image_stream(
     return stream
 
 
-@contextlib.contextmanager
-def cache_lock(prefix):
-    """Hold a lock on a cache file while it is filled, and clear what a run killed while filling left behind.
+def file_cache(images, prefix, contents: dict):
+    """``images.cache(prefix)``, filled, on disk; ``contents`` describes the images (refused if they differ).
 
     tf.data marks a cache being filled with a lockfile (``PREFIX_0.lockfile``) and refuses to fill a cache whose
     lockfile exists, so a run killed in the middle (a pre-empted job) would make every resumed run fail. Every
     run here fills under an OS lock on ``PREFIX.lock``, which the OS releases when a process dies, even by
     SIGKILL: a tf.data lockfile found while holding it was left by a dead run, and goes, as tf.data's message
     advises. A second run that wants the same cache waits here for the first, then reads the finished cache.
+
+    tf.data reads a finished cache whatever the pipeline now asks for, so ``PREFIX.json`` records what was
+    cached; a run with another folder, image size or order stops with a message instead of training on the
+    wrong images.
     """
     prefix = Path(prefix)
+    if prefix.is_dir():
+        raise SettingError(f"the cache {prefix} is a folder; give a file name in it, such as {prefix / 'train'}")
     prefix.parent.mkdir(parents=True, exist_ok=True)
+    record = Path(f"{prefix}.json")
     with open(f"{prefix}.lock", "w") as lock:
         if fcntl:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -140,7 +148,19 @@ def cache_lock(prefix):
             for path in prefix.parent.iterdir():
                 if left_behind.fullmatch(path.name):
                     path.unlink()
-        yield
+        if record.exists() and json.loads(record.read_text()) != contents:
+            raise DataError(
+                f"the cache {prefix} holds other images ({record.read_text().strip()}); give another cache path, "
+                f"or delete the files {prefix}.* and {prefix}_* to fill it again"
+            )
+        images = images.cache(str(prefix))
+        _read_through(images)
+        record.write_text(json.dumps(contents))
+    return images
+
+
+def _read_through(images) -> None:
+    images.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1)
 
 
 def augmentation(seed: int = 0) -> layers.Pipeline:
@@ -190,11 +210,14 @@ def build_model(name: str, image_size: int, classes: int, *, sync_batchnorm: boo
         model = keras.applications.ResNet50(weights=None, input_shape=shape, classes=classes)
     else:
         raise SettingError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    if sync_batchnorm:
-        model = keras.models.clone_model(model, clone_function=_synchronized)
-    if keras.mixed_precision.global_policy().compute_dtype != "float32":
-        # Softmax and loss in float16 lose small probabilities; keep the last step in float32.
-        model = keras.Model(model.input, layers.Activation("linear", dtype="float32")(model.output), name=model.name)
+    # Under mixed precision the softmax and the loss in float16 would lose small probabilities: the last layer
+    # (the softmax) is rebuilt to compute in float32.
+    float32_head = keras.mixed_precision.global_policy().compute_dtype != "float32"
+    if sync_batchnorm or float32_head:
+        last = model.layers[-1] if float32_head else None
+        model = keras.models.clone_model(
+            model, clone_function=functools.partial(_rebuilt, synchronized=sync_batchnorm, float32_layer=last)
+        )
     return model
 
 
@@ -206,7 +229,7 @@ def course_resnet50(input_shape, classes: int) -> keras.Model:
         model = course_functions()["ResNet50"](input_shape=input_shape, classes=classes)
     except ValueError as err:
         raise SettingError(
-            f"ResNet-50 needs images of at least 40x40 (its last map must be 2x2 or more), got {input_shape[:2]}"
+            f"ResNet-50 needs images of at least 37x37 (its last map must be 2x2 or more), got {input_shape[:2]}"
         ) from err
     pool = next(layer for layer in model.layers if isinstance(layer, layers.AveragePooling2D))
     if tuple(pool.input.shape[1:3]) == (2, 2):
@@ -216,10 +239,14 @@ def course_resnet50(input_shape, classes: int) -> keras.Model:
     return keras.Model(model.input, X, name="resnet50_global_pool")
 
 
-def _synchronized(layer):
-    if isinstance(layer, layers.BatchNormalization):
-        return layers.BatchNormalization.from_config({**layer.get_config(), "synchronized": True})
-    return layer.__class__.from_config(layer.get_config())
+def _rebuilt(layer, *, synchronized: bool, float32_layer):
+    """A new layer from ``layer``'s config: batch norm synchronized, and ``float32_layer`` computing in float32."""
+    config = layer.get_config()
+    if synchronized and isinstance(layer, layers.BatchNormalization):
+        config["synchronized"] = True
+    if layer is float32_layer:
+        config["dtype"] = "float32"
+    return layer.__class__.from_config(config)
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
@@ -323,6 +350,11 @@ def fit(
         raise DataError(f"{validation_data} has classes {list(validation_counts)}, {data} has {list(counts)}")
     keras.utils.set_random_seed(seed)
     setup = setup or distribute.plan()
+    if validation_data and setup.workers > 1:
+        raise SettingError(
+            "several workers train with a custom loop that does not evaluate; leave out the validation folder "
+            f"and evaluate {FINAL} afterwards in one process"
+        )
     print_fn(setup.describe(batch_size))
     with setup.scope():
         if done:
@@ -387,7 +419,8 @@ def _fit_multi_worker(net, stream, setup, epochs: int, first_epoch: int, folder:
     Keras 3.15's ``fit`` stops before the first step under ``MultiWorkerMirroredStrategy``: it averages the
     first (x, y) batch with ``strategy.reduce``, which takes no nested values under that strategy
     (keras-team/keras#20585). This loop does what ``fit`` would: the same model, optimizer, loss (averaged
-    over the global batch with ``tf.nn.compute_average_loss``), checkpoints and progress lines.
+    over the global batch with ``tf.nn.compute_average_loss`` and scaled under mixed precision), checkpoints
+    and progress lines; evaluation on a validation folder is left to a later single-process run.
     """
     strategy = setup.strategy
     global_batch = int(stream.element_spec[0].shape[0])
@@ -398,7 +431,10 @@ def _fit_multi_worker(net, stream, setup, epochs: int, first_epoch: int, folder:
         with tf.GradientTape() as tape:
             probabilities = net(images, training=True)
             loss = tf.nn.compute_average_loss(loss_fn(labels, probabilities), global_batch_size=global_batch)
-        gradients = tape.gradient(loss, net.trainable_variables)
+            # Under mixed precision the optimizer divides the gradients by its loss scale; fit multiplies the
+            # loss by it first, so that small float16 gradients do not round to zero. So must this loop.
+            scaled = net.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, net.trainable_variables)
         net.optimizer.apply_gradients(zip(gradients, net.trainable_variables))
         hits = tf.equal(tf.argmax(probabilities, axis=-1), tf.cast(labels, tf.int64))
         return loss, tf.reduce_sum(tf.cast(hits, tf.float32))

@@ -4,10 +4,12 @@ import signal
 import subprocess
 import sys
 
+import keras
+import numpy as np
 import pytest
 from scale_runs import environment
 
-from helpers import datasets, train, training
+from helpers import datasets, distribute, train, training
 
 
 @pytest.fixture
@@ -120,3 +122,70 @@ def test_a_cache_half_filled_by_a_killed_run_is_filled_again(folder, tmp_path):
     stream = training.image_stream(folder, 8, 2, epochs=2, cache=prefix, augment=False)
     assert stream.steps_per_epoch == 2 and len(list(stream)) == 4
     assert not list(prefix.parent.glob("*.lockfile"))
+
+
+def test_a_cache_of_other_images_is_refused(folder, tmp_path):
+    prefix = tmp_path / "cache" / "train"
+    training.image_stream(folder, 8, 2, epochs=1, cache=prefix, augment=False)
+    assert len(list(training.image_stream(folder, 8, 2, epochs=1, cache=prefix, augment=False))) == 2  # reused
+    with pytest.raises(datasets.DataError, match="holds other images .*image_size.: 8"):
+        training.image_stream(folder, 16, 2, epochs=1, cache=prefix, augment=False)
+    with pytest.raises(training.SettingError, match="is a folder; give a file name in it"):
+        training.image_stream(folder, 8, 2, epochs=1, cache=tmp_path / "cache", augment=False)
+
+
+def test_hidden_folders_are_not_classes(folder):
+    (folder / ".ipynb_checkpoints").mkdir()  # JupyterLab makes one wherever a notebook is opened
+    assert datasets.check_image_folder(folder) == {"a": 2, "b": 2}
+    assert training.image_stream(folder, 8, 2, epochs=1).class_names == ["a", "b"]
+
+
+def test_several_workers_refuse_a_validation_folder_before_training(folder, tmp_path):
+    two_workers = distribute.Plan("tf.distribute.MultiWorkerMirroredStrategy", ["/device:CPU:0"], 2, workers=2)
+    with pytest.raises(training.SettingError, match="several workers .* does not evaluate"):
+        training.fit(folder, tmp_path / "run", validation_data=folder, setup=two_workers)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture
+def mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_mixed_precision_keeps_the_softmax_in_float32(mixed_precision):
+    model = training.build_model("small_resnet", 32, 6, sync_batchnorm=True)
+    assert model.layers[-1].dtype_policy.compute_dtype == "float32" and model.output.dtype == "float32"
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert {layer.dtype_policy.compute_dtype for layer in convolutions} == {"float16"}
+    assert all(layer.synchronized for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the several-workers loop is TensorFlow's")
+def test_the_several_workers_loop_trains_as_fit_does_under_mixed_precision(folder, tmp_path, mixed_precision):
+    """Steps of the custom loop against steps of fit, from the same weights.
+
+    Under mixed precision the optimizer skips a step whose gradients overflow float16 and halves its loss scale
+    (from 2**15), so the first steps can change nothing; a loop that did not scale its loss would still take
+    them, 2**15 times too small.
+    """
+    steps = 8
+    stream = training.image_stream(folder, 32, 4, epochs=steps, augment=False)  # 4 images: one step an epoch
+    setup = distribute.plan()
+    changes = []
+    for name in ("fit", "loop"):
+        keras.utils.set_random_seed(0)
+        with setup.scope():
+            net = training.build_model("small_resnet", 32, 2)
+            net.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+        kernel = net.layers[-1].kernel
+        before = keras.ops.convert_to_numpy(kernel).copy()
+        if name == "fit":
+            net.fit(stream, epochs=steps, steps_per_epoch=1, shuffle=False, verbose=0)
+        else:
+            with setup.scope():
+                training._fit_multi_worker(net, stream, setup, steps, 0, tmp_path, training.ProgressLog(print_fn=str))
+        changes.append(keras.ops.convert_to_numpy(kernel) - before)
+    assert np.abs(changes[0]).max() > 1e-3, "fit did not change the last layer"
+    np.testing.assert_allclose(changes[1], changes[0], atol=0.02 * np.abs(changes[0]).max())
