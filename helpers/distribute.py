@@ -33,13 +33,18 @@ class SettingError(ValueError):
 
 @dataclass
 class Plan:
-    """How training is spread: the engine, the devices of this process, and the number of replicas."""
+    """How training is spread: the engine, the devices of this process, and the number of replicas.
+
+    ``uneven_batches``: whether the engine takes a batch that does not split evenly over the replicas, such as
+    the last batch of an evaluation (``tf.distribute`` does; ``keras.distribution`` on JAX stops with an error).
+    """
 
     engine: str
     devices: list[str]
     replicas: int
     workers: int = 1
     strategy: object = field(default=None, repr=False)
+    uneven_batches: bool = True
 
     def scope(self):
         """The context to build and compile a model in (the strategy's scope on TensorFlow)."""
@@ -72,7 +77,7 @@ def plan() -> Plan:
         devices = keras.distribution.list_devices()
         if len(devices) > 1:
             keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
-            return Plan("keras.distribution.DataParallel", devices, len(devices))
+            return Plan("keras.distribution.DataParallel", devices, len(devices), uneven_batches=False)
         return Plan("JAX, one device", devices, 1)
     import torch
 

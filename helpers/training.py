@@ -355,6 +355,14 @@ def fit(
             "several workers train with a custom loop that does not evaluate; leave out the validation folder "
             f"and evaluate {FINAL} afterwards in one process"
         )
+    validation_images = sum(validation_counts.values()) if validation_counts else 0
+    last_batch = validation_images % batch_size
+    if last_batch % setup.replicas and not setup.uneven_batches:
+        raise SettingError(
+            f"{validation_data} has {validation_images} images: in batches of {batch_size} the last holds "
+            f"{last_batch}, which {setup.engine} cannot split over {setup.replicas} devices; choose a batch size "
+            f"that leaves a multiple of {setup.replicas}"
+        )
     print_fn(setup.describe(batch_size))
     with setup.scope():
         if done:

@@ -155,11 +155,13 @@ def mixed_precision():
 
 
 def test_mixed_precision_keeps_the_softmax_in_float32(mixed_precision):
-    model = training.build_model("small_resnet", 32, 6, sync_batchnorm=True)
+    synchronized = keras.backend.backend() == "tensorflow"  # synchronized batch norm is TensorFlow's only
+    model = training.build_model("small_resnet", 32, 6, sync_batchnorm=synchronized)
     assert model.layers[-1].dtype_policy.compute_dtype == "float32" and model.output.dtype == "float32"
     convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert {layer.dtype_policy.compute_dtype for layer in convolutions} == {"float16"}
-    assert all(layer.synchronized for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(layer.synchronized == synchronized for layer in norms)
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the several-workers loop is TensorFlow's")
@@ -189,3 +191,11 @@ def test_the_several_workers_loop_trains_as_fit_does_under_mixed_precision(folde
         changes.append(keras.ops.convert_to_numpy(kernel) - before)
     assert np.abs(changes[0]).max() > 1e-3, "fit did not change the last layer"
     np.testing.assert_allclose(changes[1], changes[0], atol=0.02 * np.abs(changes[0]).max())
+
+
+def test_a_last_validation_batch_that_jax_cannot_split_is_refused_before_training(folder, tmp_path):
+    (folder / "b" / "1.png").rename(tmp_path / "spare.png")  # 3 images: batches of 2, then 1
+    two_devices = distribute.Plan("keras.distribution.DataParallel", ["cpu:0", "cpu:1"], 2, uneven_batches=False)
+    with pytest.raises(training.SettingError, match="3 images: in batches of 2 the last holds 1, .* over 2 devices"):
+        training.fit(folder, tmp_path / "run", validation_data=folder, batch_size=2, setup=two_devices)
+    assert not (tmp_path / "run").exists()
