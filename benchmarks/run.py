@@ -105,6 +105,11 @@ def training_throughput(model, batch_size: int, steps: int, warmup: int = 2) -> 
     return batch_size * steps / (time.perf_counter() - start)
 
 
+def training_gflops(forward_macs_per_image: int, images_per_s: float) -> float:
+    """GFLOP/s of training: a step costs about three forward passes (forward, backward for inputs and weights)."""
+    return round(6 * forward_macs_per_image * images_per_s / 1e9, 1)
+
+
 def throughput(batch_size: int, steps: int) -> dict:
     """Our ResNet-50 (built from the notebook's blocks) against keras.applications.ResNet50."""
 
@@ -122,11 +127,10 @@ def throughput(batch_size: int, steps: int) -> dict:
             best[name] = max(best[name], training_throughput(model, batch_size, steps))
     for name, model in models.items():
         macs = costs.total_mults(model)
-        # A training step costs about three forward passes (forward, and backward for inputs and weights).
         result[name] = {
             "images_per_s": round(best[name], 1),
             "forward_macs_per_image": macs,
-            "training_gflops": round(6 * macs * best[name] / 1e9, 1),
+            "training_gflops": training_gflops(macs, best[name]),
         }
         print(f"  {name}: {best[name]:.1f} images/s", flush=True)
     result["ratio"] = round(result["ours"]["images_per_s"] / result["keras.applications"]["images_per_s"], 2)

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import helpers  # noqa: E402,F401,I001  (first: Keras and TensorFlow start without their C++ start-up lines)
 import keras  # noqa: E402
+from run import machine, training_gflops  # noqa: E402  (this script's folder is on the path)
 
 PLANS = {"resnet50": "ours (notebook 02's blocks)", "keras_resnet50": "keras.applications.ResNet50"}
 
@@ -105,10 +106,9 @@ def summarise(runs: list[dict]) -> list[dict]:
     rows = {}
     for run in runs:
         key = (run["model"], len(run["devices"]))
-        row = rows.setdefault(key, {k: run[k] for k in ("model", "device_names", "precision", "input", "global_batch")})
-        row["devices"] = len(run["devices"])
-        row.setdefault("step_seconds", []).extend(run["step_seconds"])
-        row["forward_macs_per_image"] = run["forward_macs_per_image"]
+        same = ("model", "device_names", "precision", "input", "global_batch", "forward_macs_per_image")
+        row = rows.setdefault(key, {**{k: run[k] for k in same}, "devices": key[1], "step_seconds": []})
+        row["step_seconds"].extend(run["step_seconds"])
     for row in rows.values():
         steps = row.pop("step_seconds")
         median = statistics.median(steps)
@@ -116,8 +116,7 @@ def summarise(runs: list[dict]) -> list[dict]:
         row["median_step_s"] = round(median, 3)
         row["spread_s"] = [round(min(steps), 3), round(max(steps), 3)]
         row["images_per_s"] = round(row["global_batch"] / median, 2)
-        # A training step costs about three forward passes (forward, and backward for inputs and weights).
-        row["training_gflops"] = round(6 * row["forward_macs_per_image"] * row["images_per_s"] / 1e9, 1)
+        row["training_gflops"] = training_gflops(row["forward_macs_per_image"], row["images_per_s"])
     return list(rows.values())
 
 
@@ -152,9 +151,6 @@ def main(argv=None) -> int:
     if args.one:
         print(json.dumps(one_run(args.one, args.size, args.batch_size, args.steps, args.model)))
         return 0
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from run import machine
 
     results = {"machine": machine(), "runs": []}
     # One GPU cannot show two devices; on a CPU, two logical devices can always be made.

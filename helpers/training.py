@@ -89,8 +89,9 @@ def image_stream(
         images = images.cache()
         _read_through(images)
     elif cache:
-        what = {"folder": str(Path(directory).resolve()), "image_size": image_size, "images": classes}
-        images = file_cache(images, cache, {**what, "order": f"seed {seed}" if epochs is not None else "sorted"})
+        folder, order = str(Path(directory).resolve()), f"seed {seed}" if epochs is not None else "sorted"
+        contents = {"folder": folder, "image_size": image_size, "images": classes, "order": order}
+        images = file_cache(images, cache, contents)
     steps = sum(classes.values()) // batch_size
     if epochs is None:
         stream = images.batch(batch_size)
