@@ -1,18 +1,19 @@
-"""Grading with the real nbgrader CLI, end to end, on a temporary course made from notebooks 02, 04 and 05.
+"""Grading with the real nbgrader CLI, end to end, on a temporary course made from notebooks 04 and 05.
 
-Students and what they hand in (each builds on nbgrader's release version, as a student would):
-- alice: everything correct (02, 05);
-- bob: one typical mistake in each exercise (02, 05);
-- carol: one exercise left unsolved in each notebook (02, 05);
-- dave: a wrong answer under a locked check cell he edited to print a pass (02); a check cell he deleted (05);
-- erin: a file that is not notebook JSON (02), nothing else;
+Students and what they hand in (each builds on nbgrader's release version, as a student would). Every
+scenario is graded on 04, whose cells take seconds; 05 is there for the one scenario that needs a long
+cell: its training must finish within the course's own cell timeout.
+- alice: everything correct (04, 05);
+- bob: one typical mistake in each exercise (04);
+- carol: one exercise left unsolved (04);
+- dave: a wrong answer under a locked check cell he edited to print a pass, and a check cell he deleted (04);
+- erin: a file that is not notebook JSON (04), nothing else;
 - frank: an exercise whose code never finishes, stopped by the cell timeout (04);
-- gary: the release notebook as it was handed out, unsolved (05).
+- gary: the release notebook as it was handed out, unsolved (04).
 
 One `nbgrader autograde` per assignment grades every student; then generate_feedback and export.
-02 and 05 are graded with the course's own configuration (its cell timeout of 300 s lets their
-training cells finish); 04, whose cells take seconds, with a 30 s cell timeout, so that frank's endless
-cell costs this test 30 s rather than 300.
+05 is graded with the course's own configuration (its cell timeout of 300 s lets the training cells
+finish); 04 with a 30 s cell timeout, so that frank's endless cell costs this test 30 s rather than 300.
 """
 
 import csv
@@ -28,25 +29,21 @@ import pytest
 
 from helpers import exercises, grading, nbgrader_course
 
-pytestmark = pytest.mark.once  # see pyproject.toml
+pytestmark = pytest.mark.once  # see conftest.py
 
 ROOT = Path(__file__).resolve().parent.parent
-NB02, NB04, NB05 = "02_residual_blocks", "04_one_by_one_convolutions", "05_inception"
-NOTEBOOKS = (NB02, NB04, NB05)
+NB04, NB05 = "04_one_by_one_convolutions", "05_inception"
+NOTEBOOKS = (NB04, NB05)
 OPTIONS = {NB04: ["--Execute.timeout=30"]}  # autograde options beyond the course's configuration
 
 # Typical mistakes, planted into the solution code of an exercise: (old, new) text edits.
 MISTAKES = {
-    "identity_block": [("F1, F2, F3 = filters", "F3, F2, F1 = filters")],
-    "convolutional_block": [
-        ("    X_shortcut = layers.BatchNormalization(axis=3)(X_shortcut, training=training)\n", "")
-    ],
-    "ResNet50": [("    X = layers.MaxPooling2D((3, 3), strides=(2, 2))(X)\n", "")],
-    "branch_mults": [("return reduce + height", "return height")],
-    "inception_module": [('layers.MaxPooling2D(3, strides=1, padding="same")', "layers.MaxPooling2D(3, strides=1)")],
+    "pointwise_conv": [("+ bias", "")],
+    "bottleneck": [('padding="same", ', "")],
+    "conv_multiplications": [("* in_channels", "")],
 }
 # The hint each check gives for a mistake above (as the check tests in this folder pin them).
-HINTS = {"identity_block": "last convolution has F3 filters", "branch_mults": "multiplications of the 1x1 reduction"}
+HINTS = {"pointwise_conv": "add the bias", "bottleneck": "'same' padding keeps", "conv_multiplications": "in_channels"}
 NEVER_FINISHES = "    import time\n\n    while True:  # waits for something that never happens\n        time.sleep(1)\n"
 
 
@@ -104,18 +101,16 @@ def graded(tmp_path_factory):
         result = nbgrader(course, "generate_assignment", name)
         assert result.returncode == 0, result.stderr
 
-    hand_in(course, "alice", NB02)
+    hand_in(course, "alice", NB04)
     hand_in(course, "alice", NB05)
-    hand_in(course, "bob", NB02, mistakes=("identity_block", "convolutional_block", "ResNet50"))
-    hand_in(course, "bob", NB05, mistakes=("branch_mults", "inception_module"))
-    hand_in(course, "carol", NB02, unsolved=("identity_block",))
-    hand_in(course, "carol", NB05, unsolved=("inception_module",))
-    passed = 'print("✔ identity_block: all checks passed.")'
-    hand_in(course, "dave", NB02, mistakes=("identity_block",), cells={"check_identity_block": passed})
-    hand_in(course, "dave", NB05, unsolved=("inception_module",), cells={"check_branch_mults": None})
-    (course / "submitted" / "erin" / NB02).mkdir(parents=True)
-    release_02 = (course / "release" / NB02 / f"{NB02}.ipynb").read_text()
-    (course / "submitted" / "erin" / NB02 / f"{NB02}.ipynb").write_text(release_02[: len(release_02) // 2])
+    hand_in(course, "bob", NB04, mistakes=tuple(MISTAKES))
+    hand_in(course, "carol", NB04, unsolved=("pointwise_conv",))
+    passed = 'print("✔ bottleneck: all checks passed.")'
+    hand_in(course, "dave", NB04, mistakes=("bottleneck",),
+            cells={"check_bottleneck": passed, "check_conv_multiplications": None})
+    (course / "submitted" / "erin" / NB04).mkdir(parents=True)
+    release_04 = (course / "release" / NB04 / f"{NB04}.ipynb").read_text()
+    (course / "submitted" / "erin" / NB04 / f"{NB04}.ipynb").write_text(release_04[: len(release_04) // 2])
     hand_in(course, "frank", NB04)
     notebook = course / "submitted" / "frank" / NB04 / f"{NB04}.ipynb"
     nb = nbformat.read(notebook, as_version=4)
@@ -124,9 +119,9 @@ def graded(tmp_path_factory):
         "    x = layers.Conv2D(reduce", NEVER_FINISHES + "    x = layers.Conv2D(reduce", 1
     )
     nbformat.write(nb, notebook)
-    (course / "submitted" / "gary" / NB05).mkdir(parents=True)
-    (course / "submitted" / "gary" / NB05 / f"{NB05}.ipynb").write_bytes(
-        (course / "release" / NB05 / f"{NB05}.ipynb").read_bytes()
+    (course / "submitted" / "gary" / NB04).mkdir(parents=True)
+    (course / "submitted" / "gary" / NB04 / f"{NB04}.ipynb").write_bytes(
+        (course / "release" / NB04 / f"{NB04}.ipynb").read_bytes()
     )
 
     before = digests(course / "submitted")
@@ -164,18 +159,15 @@ def test_scores_per_exercise_from_the_exported_csv(graded):
     students = ("alice", "bob", "carol", "dave", "erin", "frank", "gary")
     expected = {(student, name): zero[name] for student in students for name in NOTEBOOKS}  # not handed in
     expected |= {
-        ("alice", NB02): full[NB02],
+        ("alice", NB04): full[NB04],
         ("alice", NB05): full[NB05],
-        ("bob", NB02): zero[NB02],
-        ("bob", NB05): zero[NB05],
-        # An unsolved identity block also fails ResNet50, which is built from it.
-        ("carol", NB02): {**zero[NB02], "convolutional_block": full[NB02]["convolutional_block"]},
-        ("carol", NB05): {**zero[NB05], "branch_mults": full[NB05]["branch_mults"]},
-        ("dave", NB02): {**zero[NB02], "convolutional_block": full[NB02]["convolutional_block"]},
-        ("dave", NB05): zero[NB05],
-        ("erin", NB02): zero[NB02],
+        ("bob", NB04): zero[NB04],
+        ("carol", NB04): {**full[NB04], "pointwise_conv": 0},
+        # The deleted check cell scores nothing; the restored one catches the mistake under it.
+        ("dave", NB04): {**zero[NB04], "pointwise_conv": full[NB04]["pointwise_conv"]},
+        ("erin", NB04): zero[NB04],
         ("frank", NB04): {**full[NB04], "bottleneck": 0},
-        ("gary", NB05): zero[NB05],
+        ("gary", NB04): zero[NB04],
     }
     with open(course / "exercises.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -185,38 +177,37 @@ def test_scores_per_exercise_from_the_exported_csv(graded):
         status[row["student_id"], row["notebook"], row["exercise"]] = row["status"]
         assert float(row["max_score"]) == points[row["notebook"]][row["exercise"]]
     assert got == expected
-    assert status["dave", NB05, "branch_mults"] == "check cell missing from the submission: grade it by hand"
-    assert status["erin", NB02, "identity_block"].startswith("not gradable")
+    assert status["dave", NB04, "conv_multiplications"] == "check cell missing from the submission: grade it by hand"
+    assert status["erin", NB04, "pointwise_conv"].startswith("not gradable")
     assert status["erin", NB05, "branch_mults"] == "not submitted"
-    assert status["alice", NB02, "ResNet50"] == "autograded" and status["frank", NB04, "bottleneck"] == "autograded"
+    assert status["alice", NB05, "inception_module"] == status["frank", NB04, "bottleneck"] == "autograded"
 
     with open(course / "grades.csv", newline="") as handle:
         totals = {(row["student_id"], row["assignment"]): float(row["score"]) for row in csv.DictReader(handle)}
-    assert totals["alice", NB02] == sum(points[NB02].values()) and totals["alice", NB05] == sum(points[NB05].values())
-    assert totals["gary", NB05] == 0 and totals["erin", NB02] == 0
+    assert totals["alice", NB04] == sum(points[NB04].values()) and totals["alice", NB05] == sum(points[NB05].values())
+    assert totals["gary", NB04] == 0 and totals["erin", NB04] == 0
 
 
 def test_a_broken_submission_costs_a_clear_line_and_every_other_one_is_graded(graded):
     course, autograded, _ = graded
-    log_02 = autograded[NB02].stdout + autograded[NB02].stderr
-    assert autograded[NB02].returncode == 1, "nbgrader reports the failure in its exit status"
-    assert f"There was an error processing assignment '{NB02}' for student 'erin'" in log_02
-    assert "Notebook does not appear to be JSON" in log_02
+    log_04 = autograded[NB04].stdout + autograded[NB04].stderr
+    assert autograded[NB04].returncode == 1, "nbgrader reports the failure in its exit status"
+    assert f"There was an error processing assignment '{NB04}' for student 'erin'" in log_04
+    assert "Notebook does not appear to be JSON" in log_04
     assert autograded[NB05].returncode == 0, autograded[NB05].stderr[-3000:]
-    for student in ("alice", "bob", "carol", "dave"):
-        assert (course / "autograded" / student / NB02 / f"{NB02}.ipynb").exists()
-    assert autograded[NB04].returncode == 0, autograded[NB04].stderr[-3000:]
+    for student in ("alice", "bob", "carol", "dave", "frank", "gary"):
+        assert (course / "autograded" / student / NB04 / f"{NB04}.ipynb").exists(), student
     timed_out = (course / "feedback" / "frank" / NB04 / f"{NB04}.html").read_text()
     assert "CellTimeoutError" in timed_out
 
 
 def test_feedback_for_a_wrong_answer_shows_the_check_s_hint(graded):
     course, _, _ = graded
-    for name, exercise in ((NB02, "identity_block"), (NB05, "branch_mults")):
-        feedback = html.unescape((course / "feedback" / "bob" / name / f"{name}.html").read_text())
-        assert HINTS[exercise] in feedback, exercise
-    dave = html.unescape((course / "feedback" / "dave" / NB02 / f"{NB02}.html").read_text())
-    assert HINTS["identity_block"] in dave, "the locked check cell dave edited was restored and run"
+    bob = html.unescape((course / "feedback" / "bob" / NB04 / f"{NB04}.html").read_text())
+    for exercise, hint in HINTS.items():
+        assert hint in bob, exercise
+    dave = html.unescape((course / "feedback" / "dave" / NB04 / f"{NB04}.html").read_text())
+    assert HINTS["bottleneck"] in dave, "the locked check cell dave edited was restored and run"
 
 
 def test_no_submitted_file_was_modified(graded):
