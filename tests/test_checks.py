@@ -3,6 +3,7 @@
 import inspect
 import linecache
 import re
+import sys
 
 import keras
 import numpy as np
@@ -403,3 +404,20 @@ def test_layer_table_reads_equivalent_styles_alike():
     assert rows_of(styles[0]) == rows_of(styles[1]) == rows_of(styles[2])
     assert graph.layer_table(styles[1])[0].config["padding"] == "valid"  # a 1x1 window pads nothing
     assert graph.layer_table(styles[1])[2].config["inputs"] == ("layer 2", "input")  # deepest operand first
+
+
+def test_layer_table_walks_a_model_deeper_than_the_recursion_limit():
+    """1,200 layers, more than Python's default recursion limit of 1,000, and an Add that reads the first and the
+    last: ordering its operands measures both depths."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)  # Keras itself walks the graph recursively to make the model
+    try:
+        inputs = keras.Input((4,))
+        x = inputs
+        for _ in range(1200):
+            x = layers.ReLU()(x)
+        model = keras.Model(inputs, layers.Add()([inputs, x]))
+    finally:
+        sys.setrecursionlimit(limit)
+    table = graph.layer_table(model)
+    assert len(table) == 1201 and table[-1].config["inputs"] == ("layer 1200", "input")
