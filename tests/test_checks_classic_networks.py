@@ -86,7 +86,7 @@ MISTAKES = [
         "LeNet5",
         "second pool missing",
         [('    x = pool_layer(2, name="S4")(x)\n', "")],
-        r"a layer is missing before layer 4 \(flatten\): AveragePooling2D 2x2",
+        r"a layer is missing before layer 4 \(Flatten\): AveragePooling2D 2x2",
         "conv, pool, conv, pool, flatten",
     ),
     (

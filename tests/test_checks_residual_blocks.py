@@ -94,7 +94,7 @@ MISTAKES = [
         "identity_block",
         "'valid' where 'same' belongs",
         {"identity_block": [('padding="same"', 'padding="valid"')]},
-        r"layer 4 \(conv2d\w*\): expected padding='same', got padding='valid'",
+        r"layer 4 \(Conv2D\): expected padding='same', got padding='valid'",
         r"f x f convolution uses padding='same'",
     ),
     (
@@ -123,14 +123,14 @@ MISTAKES = [
                 ),
             ]
         },
-        r"layer 9 \(add\w*\): expected inputs=\('layer 8', 'input'\), got inputs=\('layer 8', 'layer 3'\)",
+        r"layer 9 \(Add\): expected inputs=\('layer 8', 'input'\), got inputs=\('layer 8', 'layer 3'\)",
         r"X_shortcut is the block's input",
     ),
     (
         "identity_block",
         "F1 and F2 swapped",
         {"identity_block": [("F1, F2, F3 = filters", "F2, F1, F3 = filters")]},
-        r"layer 1 \(conv2d\w*\): expected filters=2, got filters=3",
+        r"layer 1 \(Conv2D\): expected filters=2, got filters=3",
         r"filters = \[F1, F2, F3\]",
     ),
     (
@@ -148,7 +148,7 @@ MISTAKES = [
                 ("X_shortcut = X\n", "X_shortcut = layers.BatchNormalization(axis=3)(X, training=training)\n")
             ]
         },
-        r"layer 9: BatchNormalization \(batch_normalization\w*\) is extra",
+        r"layer 9: BatchNormalization is extra",
         r"the shortcut is X itself, with no layer on it",
     ),
     (
@@ -165,7 +165,7 @@ MISTAKES = [
                 )
             ]
         },
-        r"3 layers are missing before layer 4 \(conv2d\w*\): Conv2D 3x3 \(6 filters\), BatchNormalization, ReLU",
+        r"3 layers are missing before layer 4 \(Conv2D\): Conv2D 3x3 \(6 filters\), BatchNormalization, ReLU",
         r"three components",
     ),
     (
@@ -191,7 +191,7 @@ MISTAKES = [
                 ("(F2, (f, f), strides=(1, 1)", "(F2, (f, f), strides=(s, s)"),
             ]
         },
-        r"layer 1 \(conv2d\w*\): expected strides=\(2, 2\), got strides=\(1, 1\)",
+        r"layer 1 \(Conv2D\): expected strides=\(2, 2\), got strides=\(1, 1\)",
         r"stride s goes on the first 1x1 convolution",
     ),
     (
@@ -212,14 +212,14 @@ MISTAKES = [
         "convolutional_block",
         "shortcut conv reads the main path",
         {"convolutional_block": [(")(X_shortcut)\n", ")(X)\n")]},
-        r"layer 9 \(conv2d\w*\): expected inputs=\('input',\), got inputs=\('layer 8',\)",
+        r"layer 9 \(Conv2D\): expected inputs=\('input',\), got inputs=\('layer 8',\)",
         r"X_shortcut is the block's input",
     ),
     (
         "convolutional_block",
         "initializer not used",
         {"convolutional_block": [(FIRST_CONV, FIRST_CONV.replace(", kernel_initializer=initializer(seed=0)", ""))]},
-        r"layer conv2d\w* does not use `initializer`",
+        r"layer 1 \(Conv2D\) does not use `initializer`",
         r"kernel_initializer=initializer\(seed=0\)",
     ),
     (
@@ -235,21 +235,21 @@ MISTAKES = [
                 )
             ]
         },
-        r"2 layers are missing before layer 9 \(add\w*\): Conv2D 1x1 \(6 filters\), BatchNormalization",
+        r"2 layers are missing before layer 9 \(Add\): Conv2D 1x1 \(6 filters\), BatchNormalization",
         r"1x1 Conv2D of stride s",
     ),
     (
         "ResNet50",
         "stage 3 without stride",
         {"ResNet50": [(STAGES, STAGES.replace(", 2)", ", 1)"))]},
-        r"layer 38 \(conv2d\w*\): expected strides=\(2, 2\), got strides=\(1, 1\)",
+        r"layer 38 \(Conv2D\): expected strides=\(2, 2\), got strides=\(1, 1\)",
         r"stride s goes on the first",
     ),
     (
         "ResNet50",
         "one identity block short per stage",
         {"ResNet50": [("range(blocks - 1)", "range(blocks - 2)")]},
-        r"stage 2: one residual block missing \(before layer 28 \(conv2d\w*\)\)",
+        r"stage 2: one residual block missing \(before layer 28 \(Conv2D\)\)",
         r"3, 4, 6 and 3 blocks",
     ),
     (
@@ -263,21 +263,21 @@ MISTAKES = [
         "ResNet50",
         "max pool missing",
         {"ResNet50": [("    X = layers.MaxPooling2D((3, 3), strides=(2, 2))(X)\n", "")]},
-        r"a layer is missing before layer 5 \(conv2d\w*\): MaxPooling2D 3x3",
+        r"a layer is missing before layer 5 \(Conv2D\): MaxPooling2D 3x3",
         r"Conv2D -> BatchNormalization",
     ),
     (
         "ResNet50",
         "ReLU of the stem missing",
         {"ResNet50": [(STEM_RELU, "X = layers.BatchNormalization(axis=3)(X)\n    X = layers.MaxPooling2D")]},
-        r"a layer is missing before layer 4 \(max_pooling2d\w*\): ReLU",
+        r"a layer is missing before layer 4 \(MaxPooling2D\): ReLU",
         "",
     ),
     (
         "ResNet50",
         "a block without its final ReLU",
         {"identity_block": [(ADD_THEN_RELU, ADD)]},
-        r"layer 26 \(add\w*\): no ReLU follows the Add",
+        r"layer 26 \(Add\): no ReLU follows the Add",
         r"ReLU after adding the shortcut",
     ),
     (

@@ -25,6 +25,7 @@ from math import ceil
 
 import keras
 
+from helpers.checks.core import keras_named
 from helpers.costs import LayerRow, layer_mults
 
 # Settings recorded in a row, per kind; everything else (names, initializers) may differ.
@@ -234,7 +235,9 @@ def _row(call: Call) -> LayerRow:
     in_shape = tuple(call.input_shapes[0][1:]) if call.input_shapes else call.output_shape
     known = layer is not None and None not in (*in_shape, *call.output_shape)
     mults = layer_mults(layer, in_shape, call.output_shape) if known else 0
-    return LayerRow(call.name, kind, call.output_shape, params, mults, settings)
+    own = call.name.rsplit("/", 1)[-1]  # without the path of a nested model
+    label = kind if keras_named(own, call.kind) else own
+    return LayerRow(call.name, kind, call.output_shape, params, mults, settings, label)
 
 
 def _pads_nothing(call: Call, settings: dict) -> bool:

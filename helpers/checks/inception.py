@@ -96,7 +96,7 @@ def check_branch_mults(branch_mults, cases=BRANCH_MULT_CASES) -> None:
 
 def _build(what: str, fn, input_shape: tuple, filters: tuple):
     """The module as a model; an error at the line that joins the branches gets a hint about the axis and shapes."""
-    return core.with_line_hints(what, fn, {"concatenate": JOIN_HINT}, core.build_model, fn, input_shape, filters)
+    return core.with_hints(what, {"Concatenate": JOIN_HINT}, core.build_model, fn, input_shape, filters)
 
 
 def _branches(what: str, model) -> list:
@@ -119,7 +119,7 @@ def _branches(what: str, model) -> list:
             if len(row.config["inputs"]) != 1:
                 raise CheckFailed(
                     what,
-                    f"branch {len(branches) + 1} merges several tensors at {row.name}.",
+                    f"branch {len(branches) + 1} merges several tensors at {source} ({row.label}).",
                     "each branch is a chain of layers from the module's input to the concatenation.",
                 )
             steps.insert(0, row)
@@ -206,7 +206,7 @@ def _compare_branches(what: str, got: list, filters: tuple, in_channels: int) ->
                 if row.config.get(key) != value:
                     raise CheckFailed(
                         what,
-                        f"{branch}, layer {position} ({row.name}): expected {key}={value!r}, "
+                        f"{branch}, layer {position} ({row.label}): expected {key}={value!r}, "
                         f"got {key}={row.config.get(key)!r}.",
                         _hint(key, index),
                     )
