@@ -142,6 +142,15 @@ def test_with_hints_chooses_by_the_operation_that_failed():
     assert error.hint == core.WINDOW_HINT.format(kind="Conv2D")
 
 
+def test_called_states_the_case():
+    assert core.called("block", (None, None, 6), f=5, filters=(2, 3, 6)) == (
+        "block(a tensor of shape (m, n_H, n_W, 6), f=5, filters=(2, 3, 6))"
+    )
+    assert core.called("LeNet5", input_shape=(28, 28, 3), pool_layer=layers.MaxPooling2D) == (
+        "LeNet5(input_shape=(28, 28, 3), pool_layer=layers.MaxPooling2D)"
+    )
+
+
 def test_keras_named_tells_keras_names_from_the_students():
     assert core.keras_named("conv2d_60", "Conv2D") and core.keras_named("conv2d", "Conv2D")
     assert core.keras_named("max_pooling2d_3", "MaxPooling2D") and core.keras_named("re_lu_1", "ReLU")

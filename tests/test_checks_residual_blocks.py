@@ -170,6 +170,14 @@ MISTAKES = [
     ),
     (
         "identity_block",
+        "middle kernel fixed at 3x3",
+        {"identity_block": [("(F2, (f, f)", "(F2, (3, 3)")]},
+        r"^identity_block\(a tensor of shape \(m, 6, 6, 6\), f=5, filters=\(2, 3, 6\)\): layer 4 \(Conv2D\): "
+        r"expected kernel_size=\(5, 5\), got kernel_size=\(3, 3\)\.$",
+        r"the middle convolution is f x f",
+    ),
+    (
+        "identity_block",
         "initializer passed uncalled",
         {"identity_block": [("kernel_initializer=initializer(seed=0)", "kernel_initializer=initializer")]},
         r"passes `initializer` itself as kernel_initializer, without calling it",
@@ -193,6 +201,14 @@ MISTAKES = [
         },
         r"layer 1 \(Conv2D\): expected strides=\(2, 2\), got strides=\(1, 1\)",
         r"stride s goes on the first 1x1 convolution",
+    ),
+    (
+        "convolutional_block",
+        "middle kernel fixed at 3x3",
+        {"convolutional_block": [("(F2, (f, f)", "(F2, 3")]},
+        r"^convolutional_block\(a tensor of shape \(m, 8, 8, 3\), f=5, filters=\(2, 3, 6\), s=2\): layer 4 "
+        r"\(Conv2D\): expected kernel_size=\(5, 5\), got kernel_size=\(3, 3\)\.$",
+        r"the middle convolution is f x f",
     ),
     (
         "convolutional_block",
@@ -242,8 +258,32 @@ MISTAKES = [
         "ResNet50",
         "stage 3 without stride",
         {"ResNet50": [(STAGES, STAGES.replace(", 2)", ", 1)"))]},
-        r"layer 38 \(Conv2D\): expected strides=\(2, 2\), got strides=\(1, 1\)",
+        r"stage 3, layer 38 \(Conv2D\): expected strides=\(2, 2\), got strides=\(1, 1\)",
         r"stride s goes on the first",
+    ),
+    (
+        "ResNet50",
+        "stage 2 with stride 2, which leaves the last pool nothing",
+        {"ResNet50": [("([64, 64, 256], 3, 1)", "([64, 64, 256], 3, 2)")]},
+        r"stage 2, layer 6 \(Conv2D\): expected strides=\(1, 1\), got strides=\(2, 2\)\. Compared on 256x256x3, as "
+        r"on 64x64x3 the model cannot be built: raised ValueError: Computed output size would be zero or negative\."
+        r".* \(in ResNet50: `X = layers.AveragePooling2D\(\(2, 2\)\)\(X\)`\)$",
+        r"stride s goes on the first",
+    ),
+    (
+        "ResNet50",
+        "3x3 average pool",
+        {"ResNet50": [("AveragePooling2D((2, 2))", "AveragePooling2D((3, 3))")]},
+        r"the head, layer 174 \(AveragePooling2D\): expected pool_size=\(2, 2\), got pool_size=\(3, 3\)\. Compared "
+        r"on 256x256x3, as on 64x64x3 the model cannot be built: raised ValueError: Computed output size",
+        r"pool size",
+    ),
+    (
+        "ResNet50",
+        "40 blocks in stage 2, deeper than a recursive walk of the graph can go",
+        {"ResNet50": [("([64, 64, 256], 3, 1)", "([64, 64, 256], 40, 1)")]},
+        r"stage 2: 37 residual blocks too many \(from layer 38\)",
+        r"3, 4, 6 and 3 blocks",
     ),
     (
         "ResNet50",

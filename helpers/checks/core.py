@@ -37,7 +37,12 @@ DEEP_HINT = (
     "the model is far deeper than the description: a loop runs far more often than it should. Check the "
     "arguments of each call, and their order."
 )
+BIAS_ONLY_ADDS = (  # for the counting exercises
+    "this exercise counts multiplications only: a bias is added to each output value, not multiplied, so it "
+    "adds none."
+)
 OWN_CODE_HINT = "run your function on its own in a new cell to see the full traceback."
+UNKNOWN_SIZES = ("n_H", "n_W", "n_C")
 
 
 class CheckFailed(AssertionError):
@@ -82,6 +87,26 @@ def call_student(what: str, fn, *args, **kwargs):
     finally:
         if filtering:
             keras.config.enable_traceback_filtering()
+
+
+def called(what: str, tensor=None, **arguments) -> str:
+    """How a check calls the student's function, for the messages of each case, e.g.
+    ``identity_block(a tensor of shape (m, 6, 6, 6), f=5, filters=(2, 3, 6))``.
+
+    Args:
+        tensor: the shape of the input tensor without the batch axis; None for height or width left open.
+    """
+    shown = [f"{key}={_shown(value)}" for key, value in arguments.items()]
+    if tensor is not None:
+        sizes = [UNKNOWN_SIZES[i] if n is None else str(n) for i, n in enumerate(tensor)]
+        shown.insert(0, f"a tensor of shape (m, {', '.join(sizes)})")
+    return f"{what}({', '.join(shown)})"
+
+
+def _shown(value) -> str:
+    if isinstance(value, type) and issubclass(value, keras.layers.Layer):
+        return f"layers.{value.__name__}"  # e.g. pool_layer=layers.MaxPooling2D
+    return repr(value)
 
 
 def keras_named(name: str, kind: str) -> bool:
@@ -151,6 +176,36 @@ def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
     return model
 
 
+def build_and_compare(build, input_shape: tuple, compare, scale: int = 4) -> None:
+    """``compare(build(input_shape), input_shape)``: ``build`` calls the student's model function, ``compare``
+    raises CheckFailed at the first layer that departs from the description.
+
+    When the model cannot be built, a stride or window upstream has most likely shrunk height and width below
+    a later window; it is then built on a ``scale`` times larger input, so that ``compare`` names the layer
+    that departs from the description rather than the later one that crashed.
+    """
+    try:
+        model = build(input_shape)
+    except CheckFailed as failure:
+        larger = (input_shape[0] * scale, input_shape[1] * scale, *input_shape[2:])
+        try:
+            model = build(larger)
+        except CheckFailed:
+            raise failure from failure.__cause__
+        try:
+            compare(model, larger)
+        except CheckFailed as departure:
+            size = "x".join(map(str, input_shape))
+            raise CheckFailed(
+                failure.what,
+                f"{departure.problem} Compared on {'x'.join(map(str, larger))}, as on {size} the model cannot be "
+                f"built: {failure.problem}",
+                departure.hint,
+            ) from failure.__cause__
+        raise failure from failure.__cause__
+    compare(model, input_shape)
+
+
 def check_array(what: str, got, shape: tuple, dtype_kind: str = "f") -> np.ndarray:
     """Check the type and shape of a returned array or tensor; return it as a NumPy array."""
     if got is None:
@@ -182,15 +237,16 @@ def check_close(what: str, got, expected, *, mistakes=None, atol: float = 1e-4, 
     """Compare values; when they differ, say which typical mistake they match, if any.
 
     Args:
-        mistakes: ``{hint: values that mistake would give}``; the first match becomes the hint.
+        mistakes: ``{hint: values that mistake would give}``, or a list of such values where it can come out
+            in several ways; the first match becomes the hint.
     """
     got, expected = np.asarray(got), np.asarray(expected)
     if got.shape == expected.shape and np.allclose(got, expected, atol=atol, rtol=rtol):
         return
-    for hint, wrong in (mistakes or {}).items():
-        wrong = np.asarray(wrong)
-        if got.shape == wrong.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
-            raise CheckFailed(what, "returned wrong values.", hint)
+    for hint, values in (mistakes or {}).items():
+        for wrong in map(np.asarray, _alternatives(values)):
+            if got.shape == wrong.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
+                raise CheckFailed(what, "returned wrong values.", hint)
     if got.shape != expected.shape:
         raise CheckFailed(what, f"returned shape {got.shape}, expected {expected.shape}.")
     diff = np.abs(got - expected)
@@ -290,7 +346,8 @@ def check_count(what: str, call: str, got, expected: int, mistakes: dict, otherw
 
     Args:
         call: how the function was called, e.g. ``"branch_mults(28, 28, 192, 5, 32)"``, for the message.
-        mistakes: ``{hint: the number that mistake gives}``; the first match becomes the hint.
+        mistakes: ``{hint: the number that mistake gives}``, or a list of numbers where it can come out in
+            several ways; the first match becomes the hint.
         otherwise: the hint when no typical mistake gives ``got``.
     """
     if got is None:
@@ -302,6 +359,10 @@ def check_count(what: str, call: str, got, expected: int, mistakes: dict, otherw
             "multiply integers; avoid `/` and floats.",
         )
     if got != expected:
-        hint = next((hint for hint, wrong in mistakes.items() if wrong == got and wrong != expected), otherwise)
+        hint = next((hint for hint, wrong in mistakes.items() if got in _alternatives(wrong)), otherwise)
         raise CheckFailed(what, f"{call} returned {got:,}, expected {expected:,}.", hint)
 
+
+def _alternatives(wrong) -> list:
+    """The values of a typical mistake: one, or a list of the ways it can come out."""
+    return wrong if isinstance(wrong, list) else [wrong]

@@ -75,7 +75,7 @@ def check_branch_mults(branch_mults, cases=BRANCH_MULT_CASES) -> None:
         squared = "the kernel has k x k weights per input channel: multiply by kernel_size twice."
         if r is None:
             expected = conv_mults((h, w, f), k, c)
-            mistakes = {squared: h * w * f * k * c}
+            mistakes = {squared: h * w * f * k * c, core.BIAS_ONLY_ADDS: [expected + h * w * f, expected + f]}
         else:
             reduce = conv_mults((h, w, r), 1, c)
             expected = reduce + conv_mults((h, w, f), k, r)
@@ -87,6 +87,7 @@ def check_branch_mults(branch_mults, cases=BRANCH_MULT_CASES) -> None:
                     reduce + conv_mults((h, w, f), k, c)
                 ),
                 squared: reduce + h * w * f * k * r,
+                core.BIAS_ONLY_ADDS: [expected + h * w * n for n in (f + r, f, r)] + [expected + f + r],
             }
         call = f"branch_mults({h}, {w}, {c}, {k}, {f}, reduce_filters={r})"
         otherwise = "multiplications = output values x (kernel height x width x input channels), per convolution."

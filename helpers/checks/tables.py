@@ -74,7 +74,7 @@ def compare_tables(
     i, j, step, run = _first_difference(got, expected)
     if step == "replace":
         g, e = got[i], expected[j]
-        where = f"layer {i + 1} ({g.label})"
+        where = f"{places[j]}, layer {i + 1} ({g.label})" if places else f"layer {i + 1} ({g.label})"
         if g.kind != e.kind:
             raise CheckFailed(what, f"{where}: expected {e.kind}, got {g.kind}.", hints["kind"])
         key = next(k for k, v in e.config.items() if k != "inputs" and g.config.get(k) != v)
