@@ -22,7 +22,9 @@ import keras
 @dataclass(frozen=True)
 class LayerRow:
     """One layer of a model: a row of a cost table, and of the layer tables the exercise checks compare
-    (``helpers.checks.graph``), which also fill ``config`` with the layer's key settings."""
+    (``helpers.checks.graph``), which also fill ``config`` with the layer's key settings and ``label``: how
+    a check's message names the layer, by the name its author gave it or else by its kind (``Conv2D``), never
+    by a name Keras made up (``conv2d_60`` counts the layers made so far)."""
 
     name: str
     kind: str
@@ -30,6 +32,7 @@ class LayerRow:
     params: int
     mults: int = 0
     config: dict = field(default_factory=dict)
+    label: str = ""
 
 
 def conv_mults(output_shape, kernel_size, in_channels: int, groups: int = 1) -> int:

@@ -43,11 +43,13 @@ def assert_reports_stub(check, function=None) -> None:
 
 
 def assert_names_mistake(check, function, name: str, message: str, hint: str) -> None:
-    """The check fails on ``function``, its problem matches the regex ``message`` and its hint the regex ``hint``."""
+    """The check fails on ``function``; the line a student sees (what was called: the problem) matches the regex
+    ``message``, and its hint the regex ``hint``."""
     with pytest.raises(CheckFailed) as info:
         check(function)
     assert info.value.what.startswith(name), info.value.what
-    assert re.search(message, info.value.problem), info.value.problem
+    line = f"{info.value.what}: {info.value.problem}"
+    assert re.search(message, line), line
     assert re.search(hint, info.value.hint), info.value.hint
 
 

@@ -3,13 +3,24 @@
 import inspect
 import linecache
 import re
+import sys
 
 import keras
 import numpy as np
 import pytest
-from keras import layers
+from exercise_checks import solution
+from keras import layers, ops
 
-from helpers.checks import core, graph, tables
+from helpers.checks import (
+    classic_networks,
+    core,
+    graph,
+    inception,
+    one_by_one_convolutions,
+    residual_blocks,
+    tables,
+    why_residuals_work,
+)
 
 
 def caught(fn, *args, **kwargs) -> core.CheckFailed:
@@ -82,6 +93,69 @@ def test_call_student_points_at_the_students_line_not_inside_keras():
     error = caught(core.call_student, "f", student_conv, keras.Input((4,)))
     assert error.problem.startswith("raised ValueError: ")
     assert error.problem.endswith("(in student_conv: `return layers.Conv2D(8, 3)(x)`)")
+    assert "Conv2D" in error.problem and "conv2d" not in error.problem, "no name Keras made up"
+    assert error.hint == core.WINDOW_HINT.format(kind="Conv2D")
+
+
+def student_pool(x):
+    return layers.AveragePooling2D(2)(x)
+
+
+def student_pad(x):
+    return ops.pad(x, [[0, 0], [0, 0], [0, 1]])
+
+
+def test_an_error_inside_a_layer_keeps_its_reason_and_names_the_likely_cause():
+    """Keras wraps such an error as "Exception encountered when calling AveragePooling2D.call()", its reason
+    further down; the student sees the reason, and a hint chosen by the layer that failed."""
+    error = caught(core.call_student, "f", student_pool, keras.Input((1, 1, 4)))
+    assert error.problem.startswith("raised ValueError: Computed output size would be zero or negative."), error
+    assert "Exception encountered" not in error.problem
+    assert error.problem.endswith("(in student_pool: `return layers.AveragePooling2D(2)(x)`)")
+    assert "a stride or pool size upstream" in error.hint
+    error = caught(core.call_student, "f", student_pad, keras.Input((4, 4, 4)))
+    assert error.problem.startswith("raised ValueError: `pad_width` must have the same length as `x.shape`.")
+    assert error.hint == core.PAD_HINT
+    assert keras.config.is_traceback_filtering_enabled(), "Keras's setting is restored"
+
+
+def student_deep_model(x):
+    y = x
+    for _ in range(1100):
+        y = layers.ReLU()(y)
+    return keras.Model(x, y)
+
+
+def test_a_model_too_deep_for_keras_gets_a_hint_about_loops():
+    error = caught(core.call_student, "f", student_deep_model, keras.Input((4,)))
+    assert error.problem.startswith("raised RecursionError: maximum recursion depth exceeded"), error.problem
+    assert error.hint == core.DEEP_HINT
+
+
+def test_with_hints_chooses_by_the_operation_that_failed():
+    """``x + y`` on Keras tensors is an Add, as ``layers.Add()`` is, however the line is written."""
+    hints = {"Add": "shapes at the Add."}
+    for add in (lambda x: x + x[:, :2], lambda x: layers.Add()([x, x[:, :2]])):
+        error = caught(core.with_hints, "f", hints, core.build_model, add, (4,))
+        assert error.hint == "shapes at the Add.", error
+    error = caught(core.with_hints, "f", hints, core.build_model, student_conv, (4,))
+    assert error.hint == core.WINDOW_HINT.format(kind="Conv2D")
+
+
+def test_called_states_the_case():
+    assert core.called("block", (None, None, 6), f=5, filters=(2, 3, 6)) == (
+        "block(a tensor of shape (m, n_H, n_W, 6), f=5, filters=(2, 3, 6))"
+    )
+    assert core.called("LeNet5", input_shape=(28, 28, 3), pool_layer=layers.MaxPooling2D) == (
+        "LeNet5(input_shape=(28, 28, 3), pool_layer=layers.MaxPooling2D)"
+    )
+
+
+def test_keras_named_tells_keras_names_from_the_students():
+    assert core.keras_named("conv2d_60", "Conv2D") and core.keras_named("conv2d", "Conv2D")
+    assert core.keras_named("max_pooling2d_3", "MaxPooling2D") and core.keras_named("re_lu_1", "ReLU")
+    assert not core.keras_named("C1", "Conv2D") and not core.keras_named("conv2d_shortcut", "Conv2D")
+    assert not core.keras_named("output", "Dense")
 
 
 def student_signature(x):
@@ -155,6 +229,31 @@ def test_call_model_function_returns_the_students_model():
     assert model.input_shape == (None, 4) and model.output_shape == (None, 3)
 
 
+def test_build_model_refuses_a_tensor_from_another_input():
+    other = keras.Input((3,))
+    failure = caught(core.build_model, "block", lambda x: layers.Dense(2)(other), (3,))
+    assert failure.problem.startswith("returned a tensor Keras cannot make a model of: ")
+    assert "not from a keras.Input of your own" in failure.hint
+
+
+class Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(2)
+
+    def call(self, x):
+        return self.dense(x)
+
+
+@pytest.mark.parametrize(
+    "model", [Subclassed, lambda: keras.Sequential([layers.Dense(2)])], ids=["subclassed", "Sequential, no input"]
+)
+def test_call_model_function_refuses_a_model_without_inputs(model):
+    failure = caught(core.call_model_function, "Net", model)
+    assert re.fullmatch(r"returned a \w+ without inputs, which cannot be read layer by layer\.", failure.problem)
+    assert "keras.Input(input_shape)" in failure.hint
+
+
 def test_call_model_function_refuses_a_tensor():
     failure = caught(core.call_model_function, "Net", lambda: keras.Input((3,)))
     assert failure.problem == "returned a KerasTensor, expected a keras.Model."
@@ -178,8 +277,9 @@ def test_check_array_returns_numpy():
         (3.0, "returned a float, expected an array or tensor."),
         (np.zeros((3, 2)), "returned shape (3, 2), expected (2, 3)."),
         (np.zeros((2, 3), bool), "returned dtype bool."),
+        (keras.Input((3,)), "returned a KerasTensor, which has no values."),
     ],
-    ids=["None", "list", "float", "transposed", "bool"],
+    ids=["None", "list", "float", "transposed", "bool", "symbolic"],
 )
 def test_check_array_failures(got, problem):
     assert caught(core.check_array, "f", got, (2, 3)).problem == problem
@@ -294,31 +394,31 @@ def test_compare_models_accepts_batch_norm_on_axis_minus_one():
     [
         (
             dict(padding="valid"),
-            r"layer 1 \(conv2d\w*\): expected padding='same', got padding='valid'\.",
+            r"layer 1 \(Conv2D\): expected padding='same', got padding='valid'\.",
             tables.HINTS["padding"],
         ),
-        (dict(filters=4), r"layer 1 \(conv2d\w*\): expected filters=8, got filters=4\.", tables.HINTS["filters"]),
+        (dict(filters=4), r"layer 1 \(Conv2D\): expected filters=8, got filters=4\.", tables.HINTS["filters"]),
         (
             dict(bn_axis=1),
-            r"layer 2 \(batch_normalization\w*\): expected axis=3, got axis=1\.",
+            r"layer 2 \(BatchNormalization\): expected axis=3, got axis=1\.",
             tables.HINTS["axis"],
         ),
         (
             dict(pool=False),
-            r"a layer is missing before layer 4 \(conv2d\w*\): MaxPooling2D 2x2\.",
+            r"a layer is missing before layer 4 \(Conv2D\): MaxPooling2D 2x2\.",
             tables.HINTS["missing"],
         ),
         (
             dict(extra=layers.Dropout(0.5)),
-            r"layer 4: Dropout \(dropout\w*\) is extra\.",
+            r"layer 4: Dropout is extra\.",
             tables.HINTS["extra"],
         ),
         (
             dict(size=16),
-            r"layer 1 \(conv2d\w*\): expected output shape \(8, 8, 8\), got \(16, 16, 8\)\.",
+            r"layer 1 \(Conv2D\): expected output shape \(8, 8, 8\), got \(16, 16, 8\)\.",
             tables.HINTS["output_shape"],
         ),
-        (dict(head=True), r"layer 6: Flatten \(flatten\w*\) is extra\.", tables.HINTS["extra"]),
+        (dict(head=True), r"layer 6: Flatten is extra\.", tables.HINTS["extra"]),
     ],
     ids=[
         "valid instead of same",
@@ -403,3 +503,88 @@ def test_layer_table_reads_equivalent_styles_alike():
     assert rows_of(styles[0]) == rows_of(styles[1]) == rows_of(styles[2])
     assert graph.layer_table(styles[1])[0].config["padding"] == "valid"  # a 1x1 window pads nothing
     assert graph.layer_table(styles[1])[2].config["inputs"] == ("layer 2", "input")  # deepest operand first
+
+
+def test_layer_table_walks_a_model_deeper_than_the_recursion_limit():
+    """1,200 layers, more than Python's default recursion limit of 1,000, and an Add that reads the first and the
+    last: ordering its operands measures both depths."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)  # Keras itself walks the graph recursively to make the model
+    try:
+        inputs = keras.Input((4,))
+        x = inputs
+        for _ in range(1200):
+            x = layers.ReLU()(x)
+        model = keras.Model(inputs, layers.Add()([inputs, x]))
+    finally:
+        sys.setrecursionlimit(limit)
+    table = graph.layer_table(model)
+    assert len(table) == 1201 and table[-1].config["inputs"] == ("layer 1200", "input")
+
+
+def test_rows_are_labelled_by_the_students_names_or_by_their_kind():
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, name="C1")(inputs)
+    x = layers.Activation("relu")(layers.Conv2D(4, 3)(x))
+    x = layers.BatchNormalization()(x)
+    labels = [row.label for row in graph.layer_table(keras.Model(inputs, x))]
+    assert labels == ["C1", "Conv2D", "BatchNormalization"]
+
+
+# --- no check crashes ------------------------------------------------------------------------------
+
+CHECKS = [  # (check, notebook, function)
+    (classic_networks.check_lenet5, "01_classic_networks.ipynb", "LeNet5"),
+    (classic_networks.check_vgg_block, "01_classic_networks.ipynb", "vgg_block"),
+    (classic_networks.check_vgg16, "01_classic_networks.ipynb", "VGG16"),
+    (residual_blocks.check_identity_block, "02_residual_blocks.ipynb", "identity_block"),
+    (residual_blocks.check_convolutional_block, "02_residual_blocks.ipynb", "convolutional_block"),
+    (residual_blocks.check_resnet50, "02_residual_blocks.ipynb", "ResNet50"),
+    (why_residuals_work.check_zero_padding_shortcut, "03_why_residuals_work.ipynb", "zero_padding_shortcut"),
+    (why_residuals_work.check_residual_basic_block, "03_why_residuals_work.ipynb", "residual_basic_block"),
+    (one_by_one_convolutions.check_pointwise_conv, "04_one_by_one_convolutions.ipynb", "pointwise_conv"),
+    (one_by_one_convolutions.check_bottleneck, "04_one_by_one_convolutions.ipynb", "bottleneck"),
+    (one_by_one_convolutions.check_conv_multiplications, "04_one_by_one_convolutions.ipynb", "conv_multiplications"),
+    (inception.check_branch_mults, "05_inception.ipynb", "branch_mults"),
+    (inception.check_inception_module, "05_inception.ipynb", "inception_module"),
+]
+MODEL_FUNCTIONS = {"LeNet5", "VGG16", "ResNet50"}
+
+
+def deep(x, *args, **kwargs):
+    """Any exercise gone wrong in a loop: 600 layers, then its input added back (deeper than a recursive walk
+    of the graph could go, not as deep as Keras's own walk)."""
+    y = x
+    for _ in range(600):
+        y = layers.Activation("linear")(y)
+    return layers.Add()([y, x])
+
+
+def deep_model(input_shape=(64, 64, 3), classes=6, **kwargs):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, deep(inputs))
+
+
+def swapped(fn):
+    """``fn`` with two of its arguments swapped: the second and third where it has three, else the first two."""
+
+    def call(*args, **kwargs):
+        values, names = [*args, *kwargs.values()], [None] * len(args) + list(kwargs)
+        i, j = (1, 2) if len(values) >= 3 else (0, 1)
+        values[i], values[j] = values[j], values[i]
+        positional = [v for v, name in zip(values, names) if name is None]
+        return fn(*positional, **{name: v for v, name in zip(values, names) if name is not None})
+
+    return call
+
+
+@pytest.mark.parametrize(("check", "notebook", "name"), CHECKS, ids=[row[2] for row in CHECKS])
+def test_no_check_crashes_on_a_deep_model(check, notebook, name):
+    with pytest.raises(core.CheckFailed):
+        check(deep_model if name in MODEL_FUNCTIONS else deep)
+
+
+@pytest.mark.parametrize(("check", "notebook", "name"), CHECKS, ids=[row[2] for row in CHECKS])
+def test_no_check_crashes_on_arguments_swapped(check, notebook, name):
+    with pytest.raises(core.CheckFailed):
+        check(swapped(solution(notebook, name)))

@@ -86,7 +86,7 @@ MISTAKES = [
         "LeNet5",
         "second pool missing",
         [('    x = pool_layer(2, name="S4")(x)\n', "")],
-        r"a layer is missing before layer 4 \(flatten\): AveragePooling2D 2x2",
+        r"a layer is missing before layer 4 \(Flatten\): AveragePooling2D 2x2",
         "conv, pool, conv, pool, flatten",
     ),
     (
@@ -135,8 +135,24 @@ MISTAKES = [
         "LeNet5",
         "pool_layer ignored",
         [("pool_layer(2,", "layers.AveragePooling2D(2,")],
-        r"layer 2 \(S2\): expected MaxPooling2D, got AveragePooling2D",
-        "with `pool_layer`",
+        r"pool_layer=layers\.MaxPooling2D\): layer 2 \(S2\): expected MaxPooling2D, got AveragePooling2D",
+        r"make each pool with `pool_layer\(2\)`",
+    ),
+    (
+        "LeNet5",
+        "max pool fixed",
+        [("pool_layer(2,", "layers.MaxPooling2D(2,")],
+        r"pool_layer=layers\.AveragePooling2D\): layer 2 \(S2\): expected AveragePooling2D, got MaxPooling2D",
+        r"make each pool with `pool_layer\(2\)`",
+    ),
+    (
+        "LeNet5",
+        "5x5 pool, which leaves S4 nothing to pool",
+        [('pool_layer(2, name="S2")', 'pool_layer(5, name="S2")')],
+        r"layer 2 \(S2\): expected pool_size=\(2, 2\), got pool_size=\(5, 5\)\. Compared on 128x128x1, as on "
+        r"32x32x1 the model cannot be built: raised ValueError: Computed output size would be zero or negative\..* "
+        r"\(in LeNet5: `x = pool_layer\(2, name=\"S4\"\)\(x\)`\)$",
+        r"pool over 2x2 windows",
     ),
     (
         "LeNet5",
@@ -221,6 +237,13 @@ MISTAKES = [
         [("vgg_block(x, 3, 512)  # block 5", "vgg_block(x, 3, 1024)  # block 5")],
         r"layer 15 .*expected filters=512, got filters=1024",
         "stay at 512 in block 5",
+    ),
+    (
+        "VGG16",
+        "vgg_block's arguments swapped",
+        [("vgg_block(x, 2, 128)", "vgg_block(x, 128, 2)")],
+        r"layer 4 \(Conv2D\): expected filters=128, got filters=2",
+        r"vgg_block\(x, n_convs, filters\) takes the number of convolutions first",
     ),
     (
         "VGG16",

@@ -190,6 +190,20 @@ MISTAKES = [
     ),
     (
         "branch_mults",
+        "one more per output for the bias",
+        [(NAIVE, "return height * width * filters * (kernel_size * kernel_size * in_channels + 1)")],
+        r"returned 120,447,488, expected 120,422,400",
+        "counts multiplications only: a bias is added",
+    ),
+    (
+        "branch_mults",
+        "a bias per output of both convolutions",
+        [(REDUCED, REDUCED + " + height * width * (filters + reduce_filters)")],
+        r"reduce_filters=16\) returned 12,481,280, expected 12,443,648",
+        "counts multiplications only",
+    ),
+    (
+        "branch_mults",
         "a float",
         [(NAIVE, NAIVE.replace("return ", "return 1.0 * "))],
         "returned a float, expected an int",

@@ -86,23 +86,65 @@ MISTAKES = [
         "pointwise_conv",
         "transposed kernel",
         [("ops.matmul(x, kernel)", "ops.matmul(x, ops.transpose(kernel))")],
-        "wrong values|an operation failed|raised",
-        "transpose|shapes",
+        "returned wrong values",
+        "not its transpose",
     ),
     (
         "pointwise_conv",
         "sum over channels",
         [(MATMUL, "return ops.sum(x, axis=-1)")],
-        r"returned shape \(2, 4, 4\)",
+        r"returned shape \(3, 3, 3\), expected \(3, 3, 3, 3\)",
         "contract over",
+    ),
+    (
+        "pointwise_conv",
+        "elementwise product",
+        [(MATMUL, "return x * kernel + bias")],
+        "returned wrong values",
+        r"`\*` multiplies elementwise: it broadcasts the kernel",
+    ),
+    (
+        "pointwise_conv",
+        "ops.multiply",
+        [(MATMUL, "return ops.multiply(x, kernel) + bias")],
+        "returned wrong values",
+        "multiplies elementwise",
+    ),
+    (
+        "pointwise_conv",
+        "sum of the product over the output channels",
+        [(MATMUL, "return ops.sum(x[..., None] * kernel, axis=-1) + bias")],
+        "returned wrong values",
+        "sums over the output channels, the kernel's last axis",
+    ),
+    (
+        "pointwise_conv",
+        "sum of the product over the height",
+        [(MATMUL, "return ops.sum(x[..., None] * kernel, axis=1) + bias")],
+        "returned wrong values",
+        r"sums over x's height axis \(axis 1\)",
+    ),
+    (
+        "pointwise_conv",
+        "tensordot over the height axis",
+        [(MATMUL, "return ops.tensordot(x, kernel, axes=[[1], [0]]) + bias")],
+        "returned wrong values",
+        r"sums over x's height axis \(axis 1\).*ops.tensordot\(x, kernel, axes=1\)",
+    ),
+    (
+        "pointwise_conv",
+        "height and width swapped",
+        [(MATMUL, 'return ops.einsum("bhwc,cd->bwhd", x, kernel) + bias')],
+        "returned wrong values",
+        "the values are right but the axes are not",
     ),
     ("pointwise_conv", "a list", [(MATMUL, "return [ops.matmul(x, kernel) + bias]")], "returned a list", "keras.ops"),
     (
         "pointwise_conv",
         "operands swapped",
         [(MATMUL, SWAPPED)],
-        r"^an operation failed \(in pointwise_conv: `return ops.matmul\(kernel, x\) \+ bias`\)\.$",
-        "check the shapes",
+        "returned wrong values",
+        r"sums over x's width axis \(axis 2\)",
     ),
     (
         "bottleneck",
@@ -163,6 +205,20 @@ MISTAKES = [
         "not the additions",
     ),
     ("conv_multiplications", "a float", [("return height", "return 1.0 * height")], "returned a float", "integers"),
+    (
+        "conv_multiplications",
+        "one more per output for the bias",
+        [(COUNT, "return height * width * filters * (kernel_size * kernel_size * in_channels + 1)")],
+        "returned 120,447,488, expected 120,422,400",
+        "counts multiplications only: a bias is added",
+    ),
+    (
+        "conv_multiplications",
+        "one more per filter for the bias",
+        [(COUNT, COUNT + " + filters")],
+        "returned 120,422,432, expected 120,422,400",
+        "counts multiplications only",
+    ),
 ]
 
 
@@ -172,9 +228,11 @@ class TestChecks(ExerciseChecks):
 
 def test_no_backend_internals_reach_the_student():
     """TensorFlow's op and device names (``{{function_node __wrapped__MatMul_device_/job:localhost/...}}``)
-    stay out of the message; the student's own line is named instead."""
+    stay out of the message; the student's own line is named instead. (A kernel that is not square, so that
+    kernel @ x cannot run.)"""
     with pytest.raises(CheckFailed) as info:
-        check_pointwise_conv(student("pointwise_conv", [(MATMUL, SWAPPED)]))
+        check_pointwise_conv(student("pointwise_conv", [(MATMUL, SWAPPED)]), cases=[((2, 4, 4, 5), 2)])
+    assert info.value.problem == "an operation failed (in pointwise_conv: `return ops.matmul(kernel, x) + bias`)."
     text = str(info.value)
     assert "job:localhost" not in text and "{{" not in text and "Op:" not in text, text
     assert "`return ops.matmul(kernel, x) + bias`" in text  # the same message under every backend
@@ -184,4 +242,5 @@ def test_checks_take_other_shapes(capsys):
     """Hidden tests may call the checks on other shapes than the notebook's check cells."""
     check_bottleneck(student("bottleneck"), input_shape=(14, 14, 64), reduce_filters=8, filters=24, kernel_size=3)
     check_conv_multiplications(student("conv_multiplications"), cases=[((7, 7, 832), 128, 1), ((9, 5, 3), 2, 7)])
-    assert capsys.readouterr().out.count("all checks passed") == 2
+    check_pointwise_conv(student("pointwise_conv"), cases=[((1, 2, 5, 4), 6)])
+    assert capsys.readouterr().out.count("all checks passed") == 3

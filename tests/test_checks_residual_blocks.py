@@ -94,7 +94,7 @@ MISTAKES = [
         "identity_block",
         "'valid' where 'same' belongs",
         {"identity_block": [('padding="same"', 'padding="valid"')]},
-        r"layer 4 \(conv2d\w*\): expected padding='same', got padding='valid'",
+        r"layer 4 \(Conv2D\): expected padding='same', got padding='valid'",
         r"f x f convolution uses padding='same'",
     ),
     (
@@ -123,14 +123,14 @@ MISTAKES = [
                 ),
             ]
         },
-        r"layer 9 \(add\w*\): expected inputs=\('layer 8', 'input'\), got inputs=\('layer 8', 'layer 3'\)",
+        r"layer 9 \(Add\): expected inputs=\('layer 8', 'input'\), got inputs=\('layer 8', 'layer 3'\)",
         r"X_shortcut is the block's input",
     ),
     (
         "identity_block",
         "F1 and F2 swapped",
         {"identity_block": [("F1, F2, F3 = filters", "F2, F1, F3 = filters")]},
-        r"layer 1 \(conv2d\w*\): expected filters=2, got filters=3",
+        r"layer 1 \(Conv2D\): expected filters=2, got filters=3",
         r"filters = \[F1, F2, F3\]",
     ),
     (
@@ -148,7 +148,7 @@ MISTAKES = [
                 ("X_shortcut = X\n", "X_shortcut = layers.BatchNormalization(axis=3)(X, training=training)\n")
             ]
         },
-        r"layer 9: BatchNormalization \(batch_normalization\w*\) is extra",
+        r"layer 9: BatchNormalization is extra",
         r"the shortcut is X itself, with no layer on it",
     ),
     (
@@ -165,8 +165,16 @@ MISTAKES = [
                 )
             ]
         },
-        r"3 layers are missing before layer 4 \(conv2d\w*\): Conv2D 3x3 \(6 filters\), BatchNormalization, ReLU",
+        r"3 layers are missing before layer 4 \(Conv2D\): Conv2D 3x3 \(6 filters\), BatchNormalization, ReLU",
         r"three components",
+    ),
+    (
+        "identity_block",
+        "middle kernel fixed at 3x3",
+        {"identity_block": [("(F2, (f, f)", "(F2, (3, 3)")]},
+        r"^identity_block\(a tensor of shape \(m, 6, 6, 6\), f=5, filters=\(2, 3, 6\)\): layer 4 \(Conv2D\): "
+        r"expected kernel_size=\(5, 5\), got kernel_size=\(3, 3\)\.$",
+        r"the middle convolution is f x f",
     ),
     (
         "identity_block",
@@ -191,8 +199,16 @@ MISTAKES = [
                 ("(F2, (f, f), strides=(1, 1)", "(F2, (f, f), strides=(s, s)"),
             ]
         },
-        r"layer 1 \(conv2d\w*\): expected strides=\(2, 2\), got strides=\(1, 1\)",
+        r"layer 1 \(Conv2D\): expected strides=\(2, 2\), got strides=\(1, 1\)",
         r"stride s goes on the first 1x1 convolution",
+    ),
+    (
+        "convolutional_block",
+        "middle kernel fixed at 3x3",
+        {"convolutional_block": [("(F2, (f, f)", "(F2, 3")]},
+        r"^convolutional_block\(a tensor of shape \(m, 8, 8, 3\), f=5, filters=\(2, 3, 6\), s=2\): layer 4 "
+        r"\(Conv2D\): expected kernel_size=\(5, 5\), got kernel_size=\(3, 3\)\.$",
+        r"the middle convolution is f x f",
     ),
     (
         "convolutional_block",
@@ -212,14 +228,14 @@ MISTAKES = [
         "convolutional_block",
         "shortcut conv reads the main path",
         {"convolutional_block": [(")(X_shortcut)\n", ")(X)\n")]},
-        r"layer 9 \(conv2d\w*\): expected inputs=\('input',\), got inputs=\('layer 8',\)",
+        r"layer 9 \(Conv2D\): expected inputs=\('input',\), got inputs=\('layer 8',\)",
         r"X_shortcut is the block's input",
     ),
     (
         "convolutional_block",
         "initializer not used",
         {"convolutional_block": [(FIRST_CONV, FIRST_CONV.replace(", kernel_initializer=initializer(seed=0)", ""))]},
-        r"layer conv2d\w* does not use `initializer`",
+        r"layer 1 \(Conv2D\) does not use `initializer`",
         r"kernel_initializer=initializer\(seed=0\)",
     ),
     (
@@ -235,21 +251,45 @@ MISTAKES = [
                 )
             ]
         },
-        r"2 layers are missing before layer 9 \(add\w*\): Conv2D 1x1 \(6 filters\), BatchNormalization",
+        r"2 layers are missing before layer 9 \(Add\): Conv2D 1x1 \(6 filters\), BatchNormalization",
         r"1x1 Conv2D of stride s",
     ),
     (
         "ResNet50",
         "stage 3 without stride",
         {"ResNet50": [(STAGES, STAGES.replace(", 2)", ", 1)"))]},
-        r"layer 38 \(conv2d\w*\): expected strides=\(2, 2\), got strides=\(1, 1\)",
+        r"stage 3, layer 38 \(Conv2D\): expected strides=\(2, 2\), got strides=\(1, 1\)",
         r"stride s goes on the first",
+    ),
+    (
+        "ResNet50",
+        "stage 2 with stride 2, which leaves the last pool nothing",
+        {"ResNet50": [("([64, 64, 256], 3, 1)", "([64, 64, 256], 3, 2)")]},
+        r"stage 2, layer 6 \(Conv2D\): expected strides=\(1, 1\), got strides=\(2, 2\)\. Compared on 256x256x3, as "
+        r"on 64x64x3 the model cannot be built: raised ValueError: Computed output size would be zero or negative\."
+        r".* \(in ResNet50: `X = layers.AveragePooling2D\(\(2, 2\)\)\(X\)`\)$",
+        r"stride s goes on the first",
+    ),
+    (
+        "ResNet50",
+        "3x3 average pool",
+        {"ResNet50": [("AveragePooling2D((2, 2))", "AveragePooling2D((3, 3))")]},
+        r"the head, layer 174 \(AveragePooling2D\): expected pool_size=\(2, 2\), got pool_size=\(3, 3\)\. Compared "
+        r"on 256x256x3, as on 64x64x3 the model cannot be built: raised ValueError: Computed output size",
+        r"pool size",
+    ),
+    (
+        "ResNet50",
+        "40 blocks in stage 2, deeper than a recursive walk of the graph can go",
+        {"ResNet50": [("([64, 64, 256], 3, 1)", "([64, 64, 256], 40, 1)")]},
+        r"stage 2: 37 residual blocks too many \(from layer 38\)",
+        r"3, 4, 6 and 3 blocks",
     ),
     (
         "ResNet50",
         "one identity block short per stage",
         {"ResNet50": [("range(blocks - 1)", "range(blocks - 2)")]},
-        r"stage 2: one residual block missing \(before layer 28 \(conv2d\w*\)\)",
+        r"stage 2: one residual block missing \(before layer 28 \(Conv2D\)\)",
         r"3, 4, 6 and 3 blocks",
     ),
     (
@@ -263,21 +303,21 @@ MISTAKES = [
         "ResNet50",
         "max pool missing",
         {"ResNet50": [("    X = layers.MaxPooling2D((3, 3), strides=(2, 2))(X)\n", "")]},
-        r"a layer is missing before layer 5 \(conv2d\w*\): MaxPooling2D 3x3",
+        r"a layer is missing before layer 5 \(Conv2D\): MaxPooling2D 3x3",
         r"Conv2D -> BatchNormalization",
     ),
     (
         "ResNet50",
         "ReLU of the stem missing",
         {"ResNet50": [(STEM_RELU, "X = layers.BatchNormalization(axis=3)(X)\n    X = layers.MaxPooling2D")]},
-        r"a layer is missing before layer 4 \(max_pooling2d\w*\): ReLU",
+        r"a layer is missing before layer 4 \(MaxPooling2D\): ReLU",
         "",
     ),
     (
         "ResNet50",
         "a block without its final ReLU",
         {"identity_block": [(ADD_THEN_RELU, ADD)]},
-        r"layer 26 \(add\w*\): no ReLU follows the Add",
+        r"layer 26 \(Add\): no ReLU follows the Add",
         r"ReLU after adding the shortcut",
     ),
     (

@@ -65,7 +65,22 @@ MISTAKES = [
         "pads the width",
         [("[0, 0], [0, filters - X.shape[-1]]]", "[0, filters - X.shape[-1]], [0, 0]]")],
         r"returned shape \(2, 4, 8, 4\)",
-        r"pad only the last \(channel\) axis",
+        r"the zeros went on the width, not on the channels: pad only the last \(channel\) axis",
+    ),
+    (
+        "zero_padding_shortcut",
+        "pads height and width",
+        [(PAD, "return ops.pad(X, [[0, 0], [0, filters - X.shape[-1]], [0, filters - X.shape[-1]], [0, 0]])")],
+        r"returned shape \(2, 8, 8, 4\), expected \(2, 4, 4, 8\)",
+        r"the zeros went on the height and width, not on the channels",
+    ),
+    (
+        "zero_padding_shortcut",
+        "three pairs for ops.pad",
+        [("[[0, 0], [0, 0], [0, 0], [0,", "[[0, 0], [0, 0], [0,")],
+        r"raised ValueError: `pad_width` must have the same length as `x.shape`.* \(in zero_padding_shortcut: "
+        r"`return ops.pad\(X, \[\[0, 0\], \[0, 0\], \[0, filters - X.shape\[-1\]\]\]\)`\)$",
+        r"ops.pad takes one \[before, after\] pair per axis of the tensor: four",
     ),
     (
         "zero_padding_shortcut",
@@ -144,7 +159,7 @@ MISTAKES = [
         "residual_basic_block",
         "batch norm on the identity shortcut",
         [("X_shortcut = X\n", "X_shortcut = layers.BatchNormalization(axis=3)(X)\n")],
-        r"layer 6: BatchNormalization .* is extra",
+        r"layer 6: BatchNormalization is extra",
         "The identity and option A shortcuts add no layers",
     ),
     (
@@ -153,6 +168,21 @@ MISTAKES = [
         [("    if shortcut is None:\n        return layers.ReLU()(branch)\n", "")],
         "adds a shortcut",
         "shortcut=None is the plain block",
+    ),
+    (
+        "residual_basic_block",
+        "projection where the shapes match",
+        [("if s == 1 and X.shape[-1] == filters:", "if s == 1 and X.shape[-1] == filters and shortcut == 'zero_pad':")],
+        r"with shortcut='projection' where the shapes match \(s=1, channels == filters\): has a 1x1 convolution "
+        r"\(layer 6\) in its shortcut",
+        "the shortcut is X itself, whatever `shortcut` says",
+    ),
+    (
+        "residual_basic_block",
+        "identity shortcut whenever s == 1",
+        [("if s == 1 and X.shape[-1] == filters:", "if s == 1:")],
+        r"with option A at s=1 \(4 -> 8 channels\): raised ValueError: Inputs have incompatible shapes",
+        "channels other than filters even at s=1",
     ),
     (
         "residual_basic_block",

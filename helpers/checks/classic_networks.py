@@ -6,14 +6,15 @@ described in the notebook; VGG-16 against ``keras.applications.VGG16(weights=Non
 
 import keras
 
-from helpers.checks.core import build_model, call_model_function, passed
+from helpers.checks.core import build_and_compare, build_model, call_model_function, called, passed
 from helpers.checks.tables import compare_models
 from helpers.checks.tables import expected_row as row
 
 POOL_2X2 = {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid"}
 
 LENET5_HINTS = {
-    "kind": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense; make each pool with `pool_layer`.",
+    "kind": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense; make each pool with `pool_layer(2)`: "
+    "the check calls LeNet5 with the course's AveragePooling2D and with MaxPooling2D, the modern variant.",
     "missing": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense.",
     "extra": "LeNet-5 is conv, pool, conv, pool, flatten, dense, dense, dense; remove this layer.",
     "padding": "LeNet-5 does not pad: keep padding='valid' (the default), so a 5x5 convolution takes 32x32 to 28x28.",
@@ -43,7 +44,8 @@ VGG16_HINTS = {
     "units and the softmax output.",
     "missing": "VGG-16 has 13 convolutions in five blocks (2, 2, 3, 3, 3) and 3 dense layers: 16 layers with weights.",
     "extra": "VGG-16 has 13 convolutions in five blocks (2, 2, 3, 3, 3) and 3 dense layers: 16 layers with weights.",
-    "filters": "the filters double block by block, 64, 128, 256, 512, and stay at 512 in block 5.",
+    "filters": "the filters double block by block, 64, 128, 256, 512, and stay at 512 in block 5; "
+    "vgg_block(x, n_convs, filters) takes the number of convolutions first.",
     "units": "the two hidden dense layers have 4096 units, the output layer `classes`.",
     "activation": "ReLU on every convolution and on the two hidden dense layers, softmax on the output layer.",
     "padding": "run the check of vgg_block first: its convolutions use padding='same'.",
@@ -93,21 +95,35 @@ def vgg_block_table(input_shape, n_convs: int, filters: int) -> list:
     return convs + [row("MaxPooling2D", (height // 2, width // 2, filters), 0, **POOL_2X2)]
 
 
-def check_lenet5(LeNet5) -> None:
-    """``LeNet5(input_shape, classes, activation, pool_layer)``: the course's version, then the modern
-    variant on another input shape (so that every argument must be used)."""
+LENET5_CASES = (  # the course's version, then the modern variant on another input (so that every argument is used)
+    ((32, 32, 1), 10, "tanh", keras.layers.AveragePooling2D),
+    ((28, 28, 3), 5, "relu", keras.layers.MaxPooling2D),
+)
+
+
+def check_lenet5(LeNet5, cases=LENET5_CASES) -> None:
+    """``LeNet5(input_shape, classes, activation, pool_layer)``, called with every argument; a failure names
+    the call.
+
+    Args:
+        cases: ``(input shape, classes, activation, pool layer class)`` per case.
+    """
     what = "LeNet5"
-    cases = [
-        ({}, ((32, 32, 1), 10, "tanh", "AveragePooling2D")),
-        (
-            {"input_shape": (28, 28, 3), "classes": 5, "activation": "relu", "pool_layer": keras.layers.MaxPooling2D},
-            ((28, 28, 3), 5, "relu", "MaxPooling2D"),
-        ),
-    ]
-    for kwargs, spec in cases:
-        model = call_model_function(what, LeNet5, **kwargs)
-        compare_models(what, model, lenet5_table(*spec), LENET5_HINTS)
+    for input_shape, classes, activation, pool_layer in cases:
+        arguments = {"classes": classes, "activation": activation, "pool_layer": pool_layer}
+        _check_lenet5_case(called(what, input_shape=input_shape, **arguments), LeNet5, input_shape, arguments)
     passed(what)
+
+
+def _check_lenet5_case(what: str, LeNet5, input_shape: tuple, arguments: dict) -> None:
+    def build(shape):
+        return call_model_function(what, LeNet5, input_shape=shape, **arguments)
+
+    def compare(model, shape):
+        table = lenet5_table(shape, arguments["classes"], arguments["activation"], arguments["pool_layer"].__name__)
+        compare_models(what, model, table, LENET5_HINTS)
+
+    build_and_compare(build, input_shape, compare)
 
 
 VGG_BLOCK_CASES = (((8, 8, 3), 2, 16), ((16, 16, 8), 3, 32))
@@ -121,8 +137,9 @@ def check_vgg_block(vgg_block, cases=VGG_BLOCK_CASES) -> None:
     """
     what = "vgg_block"
     for input_shape, n_convs, filters in cases:
-        model = build_model(what, vgg_block, input_shape, n_convs, filters)
-        compare_models(what, model, vgg_block_table(input_shape, n_convs, filters), VGG_BLOCK_HINTS)
+        case = called(what, input_shape, n_convs=n_convs, filters=filters)
+        model = build_model(case, vgg_block, input_shape, n_convs, filters)
+        compare_models(case, model, vgg_block_table(input_shape, n_convs, filters), VGG_BLOCK_HINTS)
     passed(what)
 
 

@@ -2,10 +2,11 @@
 
 A check either prints ``✔ bottleneck: all checks passed.`` or stops with one red line and a hint::
 
-    ✘ bottleneck: layer 2 (conv2d_1): expected padding='same', got padding='valid'.
+    ✘ bottleneck: layer 2 (Conv2D): expected padding='same', got padding='valid'.
       Hint: 'same' padding keeps height and width; 'valid' shrinks them by kernel size - 1.
 """
 
+import re
 import traceback
 import types
 
@@ -18,6 +19,30 @@ import numpy as np
 BACKEND_MODULES = ("tensorflow", "jax", "jaxlib", "torch") + tuple(
     f"keras.src.backend.{name}" for name in ("tensorflow", "jax", "torch", "numpy", "openvino")
 )
+# The likely cause when a Keras layer or operation fails, by what it is (see ``operation_hint``).
+WINDOW_HINT = (
+    "the tensor this {kind} gets does not fit its window: most likely a stride or pool size upstream shrinks "
+    "height and width too much (or the layer gets a tensor of another rank). Compare each layer's output shape "
+    "with the description above the exercise."
+)
+PAD_HINT = (
+    "ops.pad takes one [before, after] pair per axis of the tensor: four for (batch, height, width, channels); "
+    "[[0, 0], [0, 0], [0, 0], [0, n]] adds n zero channels and nothing else."
+)
+OPERATION_HINT = (
+    "print the shape of the tensor you pass to {kind} (`print(X.shape)`) just before that line, and compare it "
+    "with the description above the exercise."
+)
+DEEP_HINT = (
+    "the model is far deeper than the description: a loop runs far more often than it should. Check the "
+    "arguments of each call, and their order."
+)
+BIAS_ONLY_ADDS = (  # for the counting exercises
+    "this exercise counts multiplications only: a bias is added to each output value, not multiplied, so it "
+    "adds none."
+)
+OWN_CODE_HINT = "run your function on its own in a new cell to see the full traceback."
+UNKNOWN_SIZES = ("n_H", "n_W", "n_C")
 
 
 class CheckFailed(AssertionError):
@@ -42,6 +67,10 @@ def passed(what: str) -> None:
 def call_student(what: str, fn, *args, **kwargs):
     """Call a student's function; turn whatever it raises into a CheckFailed that says what happened
     and at which line of the student's own code."""
+    filtering = keras.config.is_traceback_filtering_enabled()
+    # Unfiltered, an error inside a layer keeps its own message (Keras would wrap it as "Exception encountered
+    # when calling ...", the reason further down) and the frames that say which layer raised it.
+    keras.config.disable_traceback_filtering()
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
@@ -55,6 +84,36 @@ def call_student(what: str, fn, *args, **kwargs):
         raise
     except Exception as err:  # noqa: BLE001 -- any error of the student's is reported, not hidden
         raise CheckFailed(what, *_describe(err, student_line(fn, err))) from err
+    finally:
+        if filtering:
+            keras.config.enable_traceback_filtering()
+
+
+def called(what: str, tensor=None, **arguments) -> str:
+    """How a check calls the student's function, for the messages of each case, e.g.
+    ``identity_block(a tensor of shape (m, 6, 6, 6), f=5, filters=(2, 3, 6))``.
+
+    Args:
+        tensor: the shape of the input tensor without the batch axis; None for height or width left open.
+    """
+    shown = [f"{key}={_shown(value)}" for key, value in arguments.items()]
+    if tensor is not None:
+        sizes = [UNKNOWN_SIZES[i] if n is None else str(n) for i, n in enumerate(tensor)]
+        shown.insert(0, f"a tensor of shape (m, {', '.join(sizes)})")
+    return f"{what}({', '.join(shown)})"
+
+
+def _shown(value) -> str:
+    if isinstance(value, type) and issubclass(value, keras.layers.Layer):
+        return f"layers.{value.__name__}"  # e.g. pool_layer=layers.MaxPooling2D
+    return repr(value)
+
+
+def keras_named(name: str, kind: str) -> bool:
+    """Whether ``name`` is one Keras made up for a layer or operation of class ``kind``: its snake case, then
+    ``_1``, ``_2`` ... as more are made (``conv2d_60``), which says nothing to a student."""
+    snake = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", kind)).lower()
+    return re.fullmatch(rf"{re.escape(snake)}(_\d+)?", name) is not None
 
 
 def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
@@ -69,22 +128,32 @@ def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
             f"returned a {type(outputs).__name__}, expected the output tensor of your last layer.",
             "call each layer on a tensor, e.g. `X = layers.ReLU()(X)`, and return X.",
         )
-    return keras.Model(inputs, outputs)
+    try:
+        return keras.Model(inputs, outputs)
+    except RecursionError:  # Keras walks the graph recursively: some thousand layers deep is too deep
+        raise CheckFailed(what, "returned a tensor too deep for Keras to make a model of.", DEEP_HINT) from None
+    except Exception as err:  # noqa: BLE001 -- e.g. an output computed from a keras.Input of the student's own
+        raise CheckFailed(
+            what,
+            f"returned a tensor Keras cannot make a model of: {_reason(err, None)}",
+            "compute the output from the tensor your function is given, layer by layer, not from a keras.Input "
+            "of your own.",
+        ) from err
 
 
-def with_line_hints(what: str, fn, line_hints: dict, call, *args, **kwargs):
-    """``call(what, *args, **kwargs)``, e.g. ``build_model(what, fn, ...)``; when the student's code fails at
-    a line that contains a key of ``line_hints`` (e.g. ``"add"`` or ``"concatenate"``, any case), that
-    key's hint replaces the general one: the line says which step failed, without reading the error's text."""
+def with_hints(what: str, hints: dict, call, *args, **kwargs):
+    """``call(what, *args, **kwargs)``, e.g. ``build_model(what, fn, ...)``; when the student's code fails inside
+    a Keras layer or operation of a kind in ``hints`` (``"Add"``, which ``+`` on tensors is too, or
+    ``"Concatenate"``), that kind's hint replaces the general one: which step failed, without reading the
+    error's text."""
     try:
         return call(what, *args, **kwargs)
     except CheckFailed as failure:
-        frame = student_line(fn, failure.__cause__) if failure.__cause__ is not None else None
-        line = frame.line.lower() if frame is not None else ""
-        hint = next((hint for key, hint in line_hints.items() if key in line), None)
+        operation = failed_operation(failure.__cause__) if failure.__cause__ is not None else None
+        hint = hints.get(type(operation).__name__) if operation is not None else None
         if hint is None:
             raise
-        raise CheckFailed(what, failure.problem, hint) from failure.__cause__
+        raise CheckFailed(failure.what, failure.problem, hint) from failure.__cause__
 
 
 def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
@@ -97,7 +166,44 @@ def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
             f"returned a {type(model).__name__}, expected a keras.Model.",
             "end your function with `return keras.Model(inputs, outputs)`.",
         )
+    if getattr(model, "inputs", None) is None:  # a subclassed model, or a Sequential one never given an input
+        raise CheckFailed(
+            what,
+            f"returned a {type(model).__name__} without inputs, which cannot be read layer by layer.",
+            "build it from an input: `inputs = keras.Input(input_shape)`, then the layers, then "
+            "`return keras.Model(inputs, outputs)`.",
+        )
     return model
+
+
+def build_and_compare(build, input_shape: tuple, compare, scale: int = 4) -> None:
+    """``compare(build(input_shape), input_shape)``: ``build`` calls the student's model function, ``compare``
+    raises CheckFailed at the first layer that departs from the description.
+
+    When the model cannot be built, a stride or window upstream has most likely shrunk height and width below
+    a later window; it is then built on a ``scale`` times larger input, so that ``compare`` names the layer
+    that departs from the description rather than the later one that crashed.
+    """
+    try:
+        model = build(input_shape)
+    except CheckFailed as failure:
+        larger = (input_shape[0] * scale, input_shape[1] * scale, *input_shape[2:])
+        try:
+            model = build(larger)
+        except CheckFailed:
+            raise failure from failure.__cause__
+        try:
+            compare(model, larger)
+        except CheckFailed as departure:
+            size = "x".join(map(str, input_shape))
+            raise CheckFailed(
+                failure.what,
+                f"{departure.problem} Compared on {'x'.join(map(str, larger))}, as on {size} the model cannot be "
+                f"built: {failure.problem}",
+                departure.hint,
+            ) from failure.__cause__
+        raise failure from failure.__cause__
+    compare(model, input_shape)
 
 
 def check_array(what: str, got, shape: tuple, dtype_kind: str = "f") -> np.ndarray:
@@ -108,7 +214,14 @@ def check_array(what: str, got, shape: tuple, dtype_kind: str = "f") -> np.ndarr
         raise CheckFailed(
             what, f"returned a {type(got).__name__}, expected an array or tensor.", "return the result of keras.ops."
         )
-    array = keras.ops.convert_to_numpy(got)
+    try:
+        array = keras.ops.convert_to_numpy(got)
+    except Exception:  # noqa: BLE001 -- e.g. a symbolic KerasTensor, which has no values
+        raise CheckFailed(
+            what,
+            f"returned a {type(got).__name__}, which has no values.",
+            "compute on the arrays your function is given, with keras.ops; no keras.Input or layers here.",
+        ) from None
     if tuple(array.shape) != tuple(shape):
         raise CheckFailed(
             what,
@@ -124,15 +237,16 @@ def check_close(what: str, got, expected, *, mistakes=None, atol: float = 1e-4, 
     """Compare values; when they differ, say which typical mistake they match, if any.
 
     Args:
-        mistakes: ``{hint: values that mistake would give}``; the first match becomes the hint.
+        mistakes: ``{hint: values that mistake would give}``, or a list of such values where it can come out
+            in several ways; the first match becomes the hint.
     """
     got, expected = np.asarray(got), np.asarray(expected)
     if got.shape == expected.shape and np.allclose(got, expected, atol=atol, rtol=rtol):
         return
-    for hint, wrong in (mistakes or {}).items():
-        wrong = np.asarray(wrong)
-        if got.shape == wrong.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
-            raise CheckFailed(what, "returned wrong values.", hint)
+    for hint, values in (mistakes or {}).items():
+        for wrong in map(np.asarray, _alternatives(values)):
+            if got.shape == wrong.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
+                raise CheckFailed(what, "returned wrong values.", hint)
     if got.shape != expected.shape:
         raise CheckFailed(what, f"returned shape {got.shape}, expected {expected.shape}.")
     diff = np.abs(got - expected)
@@ -168,15 +282,39 @@ def student_line(fn, err: BaseException):
     return frames[-1] if frames else None
 
 
+def failed_operation(err: BaseException):
+    """The innermost Keras layer or operation that was running when ``err`` was raised (the ``self`` of its
+    frames, with ``x + y`` on Keras tensors an ``Add``), or None."""
+    found, tb = None, err.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("self")
+        if isinstance(candidate, keras.Operation):
+            found = candidate
+        tb = tb.tb_next
+    return found
+
+
+def operation_hint(operation) -> str:
+    """The likely cause when a layer or operation fails: a window the tensor does not fit, pairs for ops.pad."""
+    kind = type(operation).__name__
+    if kind == "Pad":
+        return PAD_HINT
+    if hasattr(operation, "kernel_size") or hasattr(operation, "pool_size"):
+        return WINDOW_HINT.format(kind=kind)
+    return OPERATION_HINT.format(kind=kind)
+
+
 def _describe(err: Exception, frame) -> tuple[str, str]:
     """(problem, hint) for an exception raised while running the student's code."""
     where = f" (in {frame.name}: `{frame.line}`)" if frame else ""
+    operation = failed_operation(err)
+    if isinstance(err, RecursionError) and operation is not None:  # Keras's graph walk, not the student's code
+        return f"raised RecursionError: {_reason(err, None)}{where}", DEEP_HINT
     if _raised_by_backend(err):
         problem = f"an operation failed{where}." if frame else f"an operation failed ({type(err).__name__})."
         return problem, "check the shapes and types of the tensors at that line: print their .shape before it."
-    return f"raised {type(err).__name__}: {_first_line(err)}{where}", (
-        "run your function on its own in a new cell to see the full traceback."
-    )
+    hint = operation_hint(operation) if operation is not None else OWN_CODE_HINT
+    return f"raised {type(err).__name__}: {_reason(err, operation)}{where}", hint
 
 
 def _raised_by_backend(err: Exception) -> bool:
@@ -193,9 +331,14 @@ def _raised_by_backend(err: Exception) -> bool:
     )
 
 
-def _first_line(err: Exception) -> str:
+def _reason(err: Exception, operation) -> str:
+    """The first line of the message, where Keras states the reason; the failing layer's name there, if Keras
+    made it up (``layer 'conv2d_2'``), replaced by its kind."""
     text = str(err).strip().splitlines()
-    return text[0] if text else "(no message)"
+    reason = text[0] if text else "(no message)"
+    if operation is not None and keras_named(operation.name, type(operation).__name__):
+        reason = re.sub(rf"\b{re.escape(operation.name)}\b", type(operation).__name__, reason)
+    return reason
 
 
 def check_count(what: str, call: str, got, expected: int, mistakes: dict, otherwise: str) -> None:
@@ -203,7 +346,8 @@ def check_count(what: str, call: str, got, expected: int, mistakes: dict, otherw
 
     Args:
         call: how the function was called, e.g. ``"branch_mults(28, 28, 192, 5, 32)"``, for the message.
-        mistakes: ``{hint: the number that mistake gives}``; the first match becomes the hint.
+        mistakes: ``{hint: the number that mistake gives}``, or a list of numbers where it can come out in
+            several ways; the first match becomes the hint.
         otherwise: the hint when no typical mistake gives ``got``.
     """
     if got is None:
@@ -215,5 +359,10 @@ def check_count(what: str, call: str, got, expected: int, mistakes: dict, otherw
             "multiply integers; avoid `/` and floats.",
         )
     if got != expected:
-        hint = next((hint for hint, wrong in mistakes.items() if wrong == got and wrong != expected), otherwise)
+        hint = next((hint for hint, wrong in mistakes.items() if got in _alternatives(wrong)), otherwise)
         raise CheckFailed(what, f"{call} returned {got:,}, expected {expected:,}.", hint)
+
+
+def _alternatives(wrong) -> list:
+    """The values of a typical mistake: one, or a list of the ways it can come out."""
+    return wrong if isinstance(wrong, list) else [wrong]

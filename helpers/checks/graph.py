@@ -25,6 +25,7 @@ from math import ceil
 
 import keras
 
+from helpers.checks.core import keras_named
 from helpers.costs import LayerRow, layer_mults
 
 # Settings recorded in a row, per kind; everything else (names, initializers) may differ.
@@ -164,12 +165,7 @@ def _tensors(value):
 def _canonical(calls: dict, outputs: list) -> list:
     """Keys of all calls, each after the calls it reads; operands of order-free merges deepest first
     (their ``parents`` are sorted so, in place)."""
-    depths: dict = {}
-
-    def depth(key) -> int:
-        if key not in depths:
-            depths[key] = 1 + max((depth(p) for p in calls[key].parents), default=-1)
-        return depths[key]
+    depths = _depths(calls)
 
     def chain(key) -> tuple:
         """The kinds back from ``key`` to the first merge or input: a tie-break that ignores names."""
@@ -192,7 +188,7 @@ def _canonical(calls: dict, outputs: list) -> list:
                 continue
             seen.add(key)
             if calls[key].kind in ORDER_FREE:
-                calls[key].parents = sorted(calls[key].parents, key=lambda p: (-depth(p), chain(p)))
+                calls[key].parents = sorted(calls[key].parents, key=lambda p: (-depths[p], chain(p)))
             parents = calls[key].parents
             stack.append((key, True))
             stack.extend((p, False) for p in reversed(parents))
@@ -200,6 +196,23 @@ def _canonical(calls: dict, outputs: list) -> list:
     for key in outputs:
         visit(key)
     return order
+
+
+def _depths(calls: dict) -> dict:
+    """``{key: the longest path from an input to that call}``, without recursion: a student's model can be
+    thousands of layers deep (a loop's arguments swapped), deeper than Python's recursion limit."""
+    depths: dict = {}
+    for start in calls:
+        stack = [start]
+        while stack:
+            key = stack[-1]
+            waiting = [p for p in calls[key].parents if p not in depths]
+            if not waiting:
+                stack.pop()
+                depths[key] = 1 + max((depths[p] for p in calls[key].parents), default=-1)
+            else:
+                stack.extend(waiting)
+    return depths
 
 
 def _row(call: Call) -> LayerRow:
@@ -222,7 +235,9 @@ def _row(call: Call) -> LayerRow:
     in_shape = tuple(call.input_shapes[0][1:]) if call.input_shapes else call.output_shape
     known = layer is not None and None not in (*in_shape, *call.output_shape)
     mults = layer_mults(layer, in_shape, call.output_shape) if known else 0
-    return LayerRow(call.name, kind, call.output_shape, params, mults, settings)
+    own = call.name.rsplit("/", 1)[-1]  # without the path of a nested model
+    label = kind if keras_named(own, call.kind) else own
+    return LayerRow(call.name, kind, call.output_shape, params, mults, settings, label)
 
 
 def _pads_nothing(call: Call, settings: dict) -> bool:

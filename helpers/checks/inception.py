@@ -75,7 +75,7 @@ def check_branch_mults(branch_mults, cases=BRANCH_MULT_CASES) -> None:
         squared = "the kernel has k x k weights per input channel: multiply by kernel_size twice."
         if r is None:
             expected = conv_mults((h, w, f), k, c)
-            mistakes = {squared: h * w * f * k * c}
+            mistakes = {squared: h * w * f * k * c, core.BIAS_ONLY_ADDS: [expected + h * w * f, expected + f]}
         else:
             reduce = conv_mults((h, w, r), 1, c)
             expected = reduce + conv_mults((h, w, f), k, r)
@@ -87,6 +87,7 @@ def check_branch_mults(branch_mults, cases=BRANCH_MULT_CASES) -> None:
                     reduce + conv_mults((h, w, f), k, c)
                 ),
                 squared: reduce + h * w * f * k * r,
+                core.BIAS_ONLY_ADDS: [expected + h * w * n for n in (f + r, f, r)] + [expected + f + r],
             }
         call = f"branch_mults({h}, {w}, {c}, {k}, {f}, reduce_filters={r})"
         otherwise = "multiplications = output values x (kernel height x width x input channels), per convolution."
@@ -96,7 +97,7 @@ def check_branch_mults(branch_mults, cases=BRANCH_MULT_CASES) -> None:
 
 def _build(what: str, fn, input_shape: tuple, filters: tuple):
     """The module as a model; an error at the line that joins the branches gets a hint about the axis and shapes."""
-    return core.with_line_hints(what, fn, {"concatenate": JOIN_HINT}, core.build_model, fn, input_shape, filters)
+    return core.with_hints(what, {"Concatenate": JOIN_HINT}, core.build_model, fn, input_shape, filters)
 
 
 def _branches(what: str, model) -> list:
@@ -119,7 +120,7 @@ def _branches(what: str, model) -> list:
             if len(row.config["inputs"]) != 1:
                 raise CheckFailed(
                     what,
-                    f"branch {len(branches) + 1} merges several tensors at {row.name}.",
+                    f"branch {len(branches) + 1} merges several tensors at {source} ({row.label}).",
                     "each branch is a chain of layers from the module's input to the concatenation.",
                 )
             steps.insert(0, row)
@@ -206,7 +207,7 @@ def _compare_branches(what: str, got: list, filters: tuple, in_channels: int) ->
                 if row.config.get(key) != value:
                     raise CheckFailed(
                         what,
-                        f"{branch}, layer {position} ({row.name}): expected {key}={value!r}, "
+                        f"{branch}, layer {position} ({row.label}): expected {key}={value!r}, "
                         f"got {key}={row.config.get(key)!r}.",
                         _hint(key, index),
                     )

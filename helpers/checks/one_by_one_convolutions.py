@@ -1,37 +1,82 @@
 """Checks for the exercises of ``04_one_by_one_convolutions.ipynb``."""
 
+from itertools import permutations
+
 import keras
 import numpy as np
 
 from helpers import costs
-from helpers.checks.core import build_model, call_student, check_array, check_close, check_count, passed
+from helpers.checks.core import BIAS_ONLY_ADDS, build_model, call_student, check_array, check_close, check_count, passed
 from helpers.checks.tables import compare_models
 from helpers.checks.tables import expected_row as row
 
+AXES = ("batch", "height", "width", "channel")
+CONTRACT = (
+    "a 1x1 convolution sums over the input channels, x's last axis, against the kernel's first: "
+    "ops.matmul(x, kernel), or ops.tensordot(x, kernel, axes=1)."
+)
+# (shape of x, out_channels) per case. In the first every axis has the kernel's size, so that a product over
+# other axes runs too and its values show which axes it used; the second has a kernel that is not square.
+POINTWISE_CASES = (((3, 3, 3, 3), 3), ((2, 4, 4, 5), 2))
 
-def check_pointwise_conv(pointwise_conv) -> None:
-    """``pointwise_conv(x, kernel, bias)`` must equal a Keras 1x1 ``Conv2D`` with the same weights."""
+
+def check_pointwise_conv(pointwise_conv, cases=POINTWISE_CASES) -> None:
+    """``pointwise_conv(x, kernel, bias)`` must equal a Keras 1x1 ``Conv2D`` with the same weights.
+
+    Args:
+        cases: ``(shape of x, out_channels)`` per case.
+    """
     what = "pointwise_conv"
     rng = np.random.default_rng(1)
-    # A square kernel exposes a transposed kernel; a non-square one exposes the wrong axis.
-    for c_in, c_out in ((3, 3), (5, 2)):
-        x = rng.normal(size=(2, 4, 4, c_in)).astype("float32")
-        kernel = rng.normal(size=(c_in, c_out)).astype("float32")
+    for shape, c_out in cases:
+        x = rng.normal(size=shape).astype("float32")
+        kernel = rng.normal(size=(shape[-1], c_out)).astype("float32")
         bias = rng.normal(size=(c_out,)).astype("float32")
-        got = check_array(what, call_student(what, pointwise_conv, x, kernel, bias), (2, 4, 4, c_out))
+        got = check_array(what, call_student(what, pointwise_conv, x, kernel, bias), (*shape[:-1], c_out))
         conv = keras.layers.Conv2D(c_out, 1)
         conv.build(x.shape)
         conv.set_weights([kernel[None, None], bias])
         expected = keras.ops.convert_to_numpy(conv(x))
-        mistakes = {
-            "add the bias: every output channel has one.": expected - bias,
-            "return the linear result; this exercise has no activation.": np.maximum(expected, 0),
-        }
-        if c_in == c_out:
-            transposed = x @ kernel.T + bias
-            mistakes["multiply by `kernel`, not its transpose: its shape is (in_channels, out_channels)."] = transposed
-        check_close(what, got, expected, mistakes=mistakes)
+        check_close(what, got, expected, mistakes=_pointwise_mistakes(x, kernel, bias, expected))
     passed(what)
+
+
+def _pointwise_mistakes(x, kernel, bias, expected) -> dict:
+    """``{hint: [the values that mistake gives]}``, each in every order of its axes: the answer without its
+    bias or with a ReLU, and products and sums over other axes than the input channels (with and without the
+    bias) where the sizes let them run."""
+    c_in = kernel.shape[0]
+    product = x[..., None] * kernel  # (batch, height, width, in, out): the sum over axis 3 is the answer
+    finished = {
+        "add the bias: every output channel has one.": expected - bias,
+        "return the linear result; this exercise has no activation.": np.maximum(expected, 0),
+        "the values are right but the axes are not: keep (batch, height, width) first and the output channels "
+        "last.": expected,
+    }
+    summed = {f"this sums over the output channels, the kernel's last axis; {CONTRACT}": [product.sum(axis=4)]}
+    if kernel.shape[0] == kernel.shape[1]:
+        summed["multiply by `kernel`, not its transpose: its shape is (in_channels, out_channels)."] = [
+            np.tensordot(x, kernel, axes=[[3], [1]])
+        ]
+    if x.shape[-2:] == kernel.shape:  # then x * kernel runs
+        summed[
+            "`*` multiplies elementwise: it broadcasts the kernel, shape (in_channels, out_channels), against x's "
+            f"last two axes (width, channels) and sums nothing; {CONTRACT}"
+        ] = [x * kernel]
+    for axis in (0, 1, 2):
+        if x.shape[axis] == c_in:
+            over = [product.sum(axis=axis)]
+            over += [np.tensordot(x, kernel, axes=[[axis], [k]]) for k in (0, 1) if kernel.shape[k] == c_in]
+            summed[f"this sums over x's {AXES[axis]} axis (axis {axis}); {CONTRACT}"] = over
+    return {hint: _orders(values) for hint, values in finished.items()} | {
+        hint: [v for values in made for v in _orders(values, bias)] for hint, made in summed.items()
+    }
+
+
+def _orders(values: np.ndarray, bias=None) -> list:
+    """``values`` with its axes in every order, and each with ``bias`` added, if given."""
+    orders = [np.transpose(values, axes) for axes in permutations(range(values.ndim))]
+    return orders + [v + bias for v in orders if bias is not None and v.shape[-1] == bias.shape[0]]
 
 
 def check_bottleneck(bottleneck, input_shape=(28, 28, 192), reduce_filters=16, filters=32, kernel_size=5) -> None:
@@ -74,6 +119,7 @@ def check_conv_multiplications(conv_multiplications, cases=CONV_MULT_CASES) -> N
             "the kernel covers kernel_size x kernel_size pixels: use kernel_size squared.": h * w * c_out * size * c_in,
             "count every output channel: multiply by the number of filters.": h * w * size * size * c_in,
             "count multiplications only, not the additions as well.": 2 * cost.mults,
+            BIAS_ONLY_ADDS: [cost.mults + h * w * c_out, cost.mults + c_out],
         }
         call = f"conv_multiplications({cost.output_shape}, {size}, {c_in})"
         otherwise = "output values x multiplications per output value (kernel height x width x in_channels)."

@@ -15,14 +15,16 @@ import numpy as np
 
 from helpers.checks.core import (
     CheckFailed,
+    build_and_compare,
     build_model,
     call_model_function,
     call_student,
+    called,
     check_array,
     passed,
-    with_line_hints,
+    with_hints,
 )
-from helpers.checks.graph import layer_table
+from helpers.checks.graph import layer_table, operations
 from helpers.checks.tables import compare_tables
 from helpers.checks.tables import expected_row as row
 from helpers.costs import LayerRow
@@ -63,7 +65,7 @@ TRAINING_HINT = (
     "`X = layers.BatchNormalization(axis=3)(X, training=training)`; without it a call on arrays always runs "
     "in inference mode."
 )
-LINE_HINTS = {"add": ADD_SHAPES_HINT, "+": ADD_SHAPES_HINT, "batchnormalization": HINTS["axis"]}
+OPERATION_HINTS = {"Add": ADD_SHAPES_HINT, "BatchNormalization": HINTS["axis"]}
 INITIALIZER_HINT = "give every Conv2D kernel_initializer=initializer(seed=0), as the course does."
 UNCALLED_HINT = (
     "call the initializer to make one: kernel_initializer=initializer(seed=0); `initializer` on its own is "
@@ -73,9 +75,9 @@ IDENTITY_HINTS = {**HINTS, "kind": IDENTITY, "missing": IDENTITY, "extra": IDENT
 
 # (input shape, f, filters, s) per case. Open height and width and equal filters come first: there 'valid' vs
 # 'same' and a shortcut from the wrong tensor keep the shapes fitting, so the table names them instead of a
-# shape error at the Add.
-IDENTITY_CASES = (((None, None, 6), 3, (6, 6, 6), None), ((6, 6, 6), 3, (2, 3, 6), None))
-CONVOLUTIONAL_CASES = (((None, None, 6), 3, (6, 6, 6), 2), ((8, 8, 3), 3, (2, 3, 6), 2))
+# shape error at the Add. The second case has f=5, so that a middle kernel fixed at 3x3 shows.
+IDENTITY_CASES = (((None, None, 6), 3, (6, 6, 6), None), ((6, 6, 6), 5, (2, 3, 6), None))
+CONVOLUTIONAL_CASES = (((None, None, 6), 3, (6, 6, 6), 2), ((8, 8, 3), 5, (2, 3, 6), 2))
 RESNET50_STAGES = (((64, 64, 256), 3, 1), ((128, 128, 512), 4, 2), ((256, 256, 1024), 6, 2), ((512, 512, 2048), 3, 2))
 
 
@@ -176,9 +178,10 @@ def check_identity_block(fn, cases=IDENTITY_CASES) -> None:
     """
     what = "identity_block"
     for input_shape, f, filters, _ in cases:
-        model = with_line_hints(what, fn, LINE_HINTS, build_model, fn, input_shape, f, filters)
-        _check_structure(what, model, block_table(input_shape, f, filters), IDENTITY_HINTS)
-    _check_values(what, fn, *cases[-1][:3])
+        case = called(what, input_shape, f=f, filters=filters)
+        model = with_hints(case, OPERATION_HINTS, build_model, fn, input_shape, f, filters)
+        _check_structure(case, model, block_table(input_shape, f, filters), IDENTITY_HINTS)
+    _check_values(case, fn, *cases[-1][:3])
     passed(what)
 
 
@@ -190,18 +193,26 @@ def check_convolutional_block(fn, cases=CONVOLUTIONAL_CASES) -> None:
     """
     what = "convolutional_block"
     for input_shape, f, filters, s in cases:
-        model = with_line_hints(what, fn, LINE_HINTS, build_model, fn, input_shape, f, filters, s=s)
-        _check_structure(what, model, block_table(input_shape, f, filters, s), HINTS, convolutional=True)
-    _check_values(what, fn, *cases[-1][:3], s=cases[-1][3])
+        case = called(what, input_shape, f=f, filters=filters, s=s)
+        model = with_hints(case, OPERATION_HINTS, build_model, fn, input_shape, f, filters, s=s)
+        _check_structure(case, model, block_table(input_shape, f, filters, s), HINTS, convolutional=True)
+    _check_values(case, fn, *cases[-1][:3], s=cases[-1][3])
     passed(what)
 
 
 def check_resnet50(fn, input_shape=(64, 64, 3), classes: int = 6) -> None:
-    """Check ``ResNet50(input_shape, classes)`` layer by layer; the first wrong layer (or block) is named."""
+    """Check ``ResNet50(input_shape, classes)`` layer by layer; the first wrong layer (or block) is named, even
+    where the model cannot be built on ``input_shape`` (a stride of 2 too many leaves the last pool nothing)."""
     what = "ResNet50"
-    model = with_line_hints(what, fn, LINE_HINTS, call_model_function, fn, input_shape=input_shape, classes=classes)
-    table = resnet50_table(input_shape, classes)
-    _check_structure(what, model, table.rows, HINTS, places=table.places)
+
+    def build(shape):
+        return with_hints(what, OPERATION_HINTS, call_model_function, fn, input_shape=shape, classes=classes)
+
+    def compare(model, shape):
+        table = resnet50_table(shape, classes)
+        _check_structure(what, model, table.rows, HINTS, places=table.places)
+
+    build_and_compare(build, input_shape, compare)
     passed(what)
 
 
@@ -213,7 +224,7 @@ def _check_structure(
     for i, add in enumerate(got, start=1):
         if add.kind != "Add":
             continue
-        where = f"layer {i} ({add.name})"
+        where = f"layer {i} ({add.label})"
         main, *shortcut = [got[_index(name)] if name != "input" else None for name in add.config["inputs"]]
         if main is not None and main.kind == "ReLU":
             raise CheckFailed(
@@ -259,14 +270,17 @@ class _Initializer:
 def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None:
     """Called on arrays, the block must give BatchNormalization's training or inference output as asked."""
     constant = _Initializer()
-    model = with_line_hints(
-        what, fn, LINE_HINTS, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs
+    model = with_hints(
+        what, OPERATION_HINTS, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs
     )
     if constant.uncalled:
         raise CheckFailed(what, "passes `initializer` itself as kernel_initializer, without calling it.", UNCALLED_HINT)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2D) and not np.allclose(keras.ops.convert_to_numpy(layer.kernel), 0.1):
-            raise CheckFailed(what, f"layer {layer.name} does not use `initializer`.", INITIALIZER_HINT)
+    # the convolutions in the table's order, to name them by position as the table does
+    convs = [call.operation for call in operations(model) if call.kind == "Conv2D"]
+    rows = [(i, r) for i, r in enumerate(layer_table(model), start=1) if r.kind == "Conv2D"]
+    for conv, (i, conv_row) in zip(convs, rows):
+        if not np.allclose(keras.ops.convert_to_numpy(conv.kernel), 0.1):
+            raise CheckFailed(what, f"layer {i} ({conv_row.label}) does not use `initializer`.", INITIALIZER_HINT)
     # a backend tensor, as a layer would pass it: NumPy arrays do not add to torch tensors
     X = keras.ops.convert_to_tensor(np.random.default_rng(0).normal(1.0, 2.0, size=(3, *input_shape)), "float32")
     for training in (False, True):  # inference first: a training-mode call updates the moving averages

@@ -74,7 +74,7 @@ def compare_tables(
     i, j, step, run = _first_difference(got, expected)
     if step == "replace":
         g, e = got[i], expected[j]
-        where = f"layer {i + 1} ({g.name})"
+        where = f"{places[j]}, layer {i + 1} ({g.label})" if places else f"layer {i + 1} ({g.label})"
         if g.kind != e.kind:
             raise CheckFailed(what, f"{where}: expected {e.kind}, got {g.kind}.", hints["kind"])
         key = next(k for k, v in e.config.items() if k != "inputs" and g.config.get(k) != v)
@@ -86,10 +86,10 @@ def compare_tables(
         if places and blocks:
             place = places[max(j - 1, 0)]  # the run follows the row before it
             raise CheckFailed(what, f"{place}: {_blocks(blocks)} too many (from layer {i + 1}).", hints["blocks"])
-        names = ", ".join(f"{row.kind} ({row.name})" for row in run)
+        names = ", ".join(row.kind if row.label == row.kind else f"{row.kind} ({row.label})" for row in run)
         raise CheckFailed(what, f"layer {i + 1}: {names} {'is' if len(run) == 1 else 'are'} extra.", hints["extra"])
     if step == "missing":
-        at = f"before layer {i + 1} ({got[i].name})" if i < len(got) else "at the end"
+        at = f"before layer {i + 1} ({got[i].label})" if i < len(got) else "at the end"
         blocks = sum(row.kind == "Add" for row in run)
         if places and blocks:
             raise CheckFailed(what, f"{places[j]}: {_blocks(blocks)} missing ({at}).", hints["blocks"])
@@ -99,7 +99,7 @@ def compare_tables(
             hints["missing"],
         )  # fmt: skip
     for i, (g, e) in enumerate(zip(got, expected), start=1):
-        where = f"layer {i} ({g.name})"
+        where = f"layer {i} ({g.label})"
         if "inputs" in e.config and g.config.get("inputs") != e.config["inputs"]:
             raise CheckFailed(
                 what, f"{where}: expected inputs={e.config['inputs']!r}, got inputs={g.config.get('inputs')!r}.",

@@ -9,7 +9,7 @@ convolution zeroed, the block must hand its (non-negative) input on unchanged.
 import keras
 import numpy as np
 
-from helpers.checks.core import CheckFailed, build_model, check_close, passed, with_line_hints
+from helpers.checks.core import CheckFailed, build_model, call_student, check_close, passed, with_hints
 from helpers.checks.graph import layer_table
 from helpers.checks.tables import compare_tables
 from helpers.checks.tables import expected_row as row
@@ -18,9 +18,10 @@ SUBSAMPLE = "subsample by slicing, X[:, ::s, ::s, :] (rows and columns 0, s, 2s 
 
 ADD_SHAPES_HINT = (
     "the branch and the shortcut must have the same shape at the Add: both 3x3 convolutions use padding='same', "
-    "only the first has stride s, and where the shape changes the shortcut is option A or a projection."
+    "only the first has stride s, and where the shape changes (s > 1, or channels other than filters even at "
+    "s=1) the shortcut is option A or a projection."
 )
-ADD_LINE = {"add": ADD_SHAPES_HINT, "+": ADD_SHAPES_HINT}
+ADD_OPERATION = {"Add": ADD_SHAPES_HINT}
 BLOCK_HINTS = {
     "kind": "the branch is 3x3 conv -> batch norm -> ReLU -> 3x3 conv -> batch norm; then Add the shortcut "
     "and apply a ReLU. A projection shortcut is a 1x1 conv and batch norm (`projection_shortcut`).",
@@ -48,8 +49,8 @@ def check_zero_padding_shortcut(fn) -> None:
             f"has {model.count_params():,} parameters, expected none.",
             "option A is parameter-free: slice and pad with keras.ops, no Conv2D.",
         )
-    X = np.arange(2 * 8 * 8 * 4, dtype="float32").reshape(2, 8, 8, 4) / 100 + 1
-    got = model.predict(X, verbose=0)
+    X = np.arange(2 * 8 * 8 * 4, dtype="float32").reshape(2, 8, 8, 4) / 100 + 1  # positive: zeros are padding
+    got = keras.ops.convert_to_numpy(call_student(what, model, X))
     _check_shape(what, got, (2, 4, 4, 8), X.shape)
     windows = X.reshape(2, 4, 2, 4, 2, 4)  # the 2x2 windows a pooling layer would see
     zeros = np.zeros((2, 4, 4, 4), "float32")
@@ -64,7 +65,7 @@ def check_zero_padding_shortcut(fn) -> None:
     padded[zeros_first] = np.concatenate([zeros, X[:, ::2, ::2, :]], axis=-1)
     expected = padded.pop("expected")
     check_close(what, got, expected, mistakes=padded)
-    same = keras.ops.convert_to_numpy(build_model(what, fn, (8, 8, 4), 4, 1)(X))
+    same = keras.ops.convert_to_numpy(call_student(what, build_model(what, fn, (8, 8, 4), 4, 1), X))
     _check_shape(what, same, X.shape, X.shape, "with s=1 and filters == channels, ")
     check_close(what, same, X, atol=0, rtol=0)
     passed(what)
@@ -74,13 +75,32 @@ def _check_shape(what: str, got: np.ndarray, expected: tuple, input_shape: tuple
     """Name the usual cause of a wrong output shape of option A."""
     if got.shape == tuple(expected):
         return
-    if got.shape[1:3] == tuple(input_shape[1:3]) != tuple(expected[1:3]):
+    padded = _padded_axes(got, expected)
+    if got.shape[-1] == input_shape[-1] != expected[-1] and padded:
+        hint = (
+            f"the zeros went on the {' and '.join(padded)}, not on the channels: pad only the last (channel) axis, "
+            "[[0, 0], [0, 0], [0, 0], [0, filters - channels]]."
+        )
+    elif got.shape[1:3] == tuple(input_shape[1:3]) != tuple(expected[1:3]):
         hint = f"{SUBSAMPLE}."
     elif got.shape[1:3] != tuple(expected[1:3]):
         hint = f"{SUBSAMPLE}; that is the only change to height and width, so pad only the last (channel) axis."
     else:
         hint = "pad the last axis with filters - channels zeros, so that there are exactly `filters` channels."
     raise CheckFailed(what, f"{case}returned shape {got.shape}, expected {tuple(expected)}.", hint)
+
+
+def _padded_axes(got: np.ndarray, expected: tuple) -> list[str]:
+    """The spatial axes that grew by whole slices of zeros (padding; the check's input has no zero)."""
+    if got.ndim != len(expected):
+        return []
+    grown = []
+    for axis, name in ((1, "height"), (2, "width")):
+        extra = got.shape[axis] - expected[axis]
+        slices = np.moveaxis(got, axis, 0).reshape(got.shape[axis], -1)
+        if extra > 0 and np.sum(~slices.any(axis=1)) >= extra:
+            grown.append(name)
+    return grown
 
 
 def basic_block_table(input_shape, filters: int, s: int, shortcut) -> list:
@@ -114,11 +134,15 @@ BLOCK_CASES = (  # input shape, filters, s, shortcut, what the case is about
     ((8, 8, 4), 8, 2, "zero_pad", "option A (s=2, 4 -> 8 channels)"),
     ((8, 8, 4), 8, 2, "projection", "a projection shortcut (s=2, 4 -> 8 channels)"),
     ((8, 8, 8), 8, 1, None, "the plain block (shortcut=None)"),
+    ((8, 8, 8), 8, 1, "projection", "shortcut='projection' where the shapes match (s=1, channels == filters)"),
+    ((8, 8, 4), 8, 1, "zero_pad", "option A at s=1 (4 -> 8 channels)"),
 )
 
 
 def check_residual_basic_block(fn, cases=BLOCK_CASES) -> None:
-    """Check ``fn(X, filters, s, shortcut)`` on an identity, option A, projection and plain block.
+    """Check ``fn(X, filters, s, shortcut)`` on an identity, option A, projection and plain block, then with each
+    shortcut at s=1: the identity where the shapes match, whatever ``shortcut`` says, and not where only the
+    channels change.
 
     Args:
         cases: ``(input shape, filters, s, shortcut, what the case is about)`` per case.
@@ -126,7 +150,7 @@ def check_residual_basic_block(fn, cases=BLOCK_CASES) -> None:
     what = "residual_basic_block"
     for input_shape, filters, s, shortcut, case in cases:
         where = f"{what} with {case}"
-        model = with_line_hints(where, fn, ADD_LINE, build_model, fn, input_shape, filters, s, shortcut)
+        model = with_hints(where, ADD_OPERATION, build_model, fn, input_shape, filters, s, shortcut)
         rows = _without_option_a(layer_table(model)) if shortcut == "zero_pad" else layer_table(model)
         _check_skip(where, rows, input_shape, filters, s, shortcut)
         compare_tables(where, rows, basic_block_table(input_shape, filters, s, shortcut), BLOCK_HINTS)
@@ -182,14 +206,15 @@ def _check_skip(what: str, rows: list, input_shape, filters: int, s: int, shortc
             f"ends with {' -> '.join(kinds[-2:])}, expected Add -> ReLU.",
             "apply the last ReLU after the addition, a[l+2] = g(z[l+2] + a[l]), not to the branch before it.",
         )
-    one_by_one = [r for r in rows if r.kind == "Conv2D" and r.config.get("kernel_size") == (1, 1)]
-    if shortcut == "zero_pad" and one_by_one:
+    one_by_one = [i for i, r in enumerate(rows, start=1) if r.kind == "Conv2D" and r.config["kernel_size"] == (1, 1)]
+    same_shape = s == 1 and input_shape[-1] == filters
+    if one_by_one and (shortcut == "zero_pad" or same_shape):
         hint = (
-            "option A changes shape without parameters: call zero_padding_shortcut(X, filters, s)."
-            if s != 1 or input_shape[-1] != filters
-            else "when s == 1 and the channels equal filters, the shortcut is X itself."
+            "when s == 1 and the channels equal filters, the shortcut is X itself, whatever `shortcut` says."
+            if same_shape
+            else "option A changes shape without parameters: call zero_padding_shortcut(X, filters, s)."
         )
-        raise CheckFailed(what, f"has a 1x1 convolution ({one_by_one[0].name}) in its shortcut.", hint)
+        raise CheckFailed(what, f"has a 1x1 convolution (layer {one_by_one[0]}) in its shortcut.", hint)
 
 
 def _check_identity_when_zeroed(what: str, model: keras.Model, input_shape, filters: int, s: int) -> None:
@@ -199,7 +224,7 @@ def _check_identity_when_zeroed(what: str, model: keras.Model, input_shape, filt
     X = np.random.default_rng(0).uniform(0.1, 1.0, size=(2, *input_shape)).astype("float32")
     kept = X[:, ::s, ::s, :]
     expected = np.concatenate([kept, np.zeros((*kept.shape[:-1], filters - input_shape[-1]), "float32")], axis=-1)
-    got = keras.ops.convert_to_numpy(model(X, training=False))
+    got = keras.ops.convert_to_numpy(call_student(what, model, X, training=False))
     if np.allclose(got, expected, atol=1e-6):
         return
     if not np.any(got):
