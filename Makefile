@@ -19,7 +19,7 @@ BACKEND_PACKAGES := $(or $(if $(filter jax,$(BACKEND)),$(JAX)),$(if $(filter tor
 $(if $(filter $(BACKEND),tensorflow jax torch),,$(error BACKEND must be tensorflow, jax or torch, not '$(BACKEND)'))
 export KERAS_BACKEND := $(BACKEND)
 
-.PHONY: setup instructor course test exercises benchmark benchmark-scale
+.PHONY: setup instructor course test unit exercises benchmark benchmark-scale
 
 $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
@@ -46,13 +46,20 @@ instructor: $(INSTRUCTOR) $(VENV)/.backend-$(BACKEND)
 course: setup
 	$(BIN)/python -m helpers.lab $(ARGS)
 
-# PYTEST_ARGS go to pytest, e.g. make test PYTEST_ARGS="-m 'not once'" (what .ci/run does on JAX and PyTorch).
+# pytest runs the tests in JOBS processes (default: one per core), a notebook, a test module or a test class in
+# one of them (so that a notebook's cells run in order and a module's fixtures are made once), and prints the 15 slowest tests. PYTEST_ARGS go to pytest as they are, e.g. make test PYTEST_ARGS="-m backend"
+# (what .ci/run does on JAX and PyTorch: conftest.py says which tests each pass runs).
 # pytest exits 5 when it collects nothing: CI fails then too, with a line that says why.
+JOBS ?= auto
+PYTEST := $(BIN)/pytest -n $(JOBS) --dist loadscope --durations=15
 test: instructor
 	$(BIN)/ruff check .
-	$(BIN)/python -m helpers.exercises --check
-	$(BIN)/pytest --nbval-lax --nbval-current-env tests notebooks $(PYTEST_ARGS); rc=$$?; \
+	$(PYTEST) --nbval-lax --nbval-current-env tests notebooks $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; fi; exit $$rc
+
+# The contributor's inner loop: the unit tests on one backend, without the notebooks and the slow `once` tests.
+unit: instructor
+	$(PYTEST) tests -m "not once" $(PYTEST_ARGS)
 
 exercises: instructor
 	$(BIN)/python -m helpers.exercises

@@ -1,11 +1,61 @@
-"""pytest settings shared by the unit tests and nbval's notebook runs."""
+"""pytest settings shared by the unit tests and nbval's notebook runs, and which passes of CI run which test."""
 
 import os
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# What a test's result can depend on decides which passes of .ci/run run it (the markers are declared in
+# pyproject.toml; .ci/run selects them with -m):
+#   backend  -- the Keras backend in use: every pass (TensorFlow, JAX, PyTorch, TensorFlow at the floors).
+#               The notebooks, the checks, and any test that runs Keras code in its own process.
+#   versions -- the libraries' versions but not the backend (data files, h5py, NumPy, Keras's own counts):
+#               the first pass and the floors pass.
+#   once     -- neither: the repository's own files and tools, or tests that start processes on backends they
+#               choose themselves: the first pass only.
+# Every test module is listed; a test marked with a scope of its own keeps it.
+SCOPES = {
+    "test_autodiff": "backend",
+    "test_checks": "backend",
+    "test_checks_classic_networks": "backend",
+    "test_checks_inception": "backend",
+    "test_checks_one_by_one_convolutions": "backend",
+    "test_checks_residual_blocks": "backend",
+    "test_checks_why_residuals_work": "backend",
+    "test_notebook": "backend",
+    "test_train": "backend",
+    "test_costs": "versions",
+    "test_datasets": "versions",
+    "test_errors": "versions",
+    "test_exercises": "once",
+    "test_grading": "once",
+    "test_lab": "once",
+    "test_nbgrader_course": "once",
+    "test_plots": "once",
+    "test_prose": "once",
+    "test_scale": "once",
+    "test_versions": "once",
+}
+SCOPE_MARKERS = {"backend", "versions", "once"}
 
 
 def pytest_collectstart(collector):
     # TensorFlow's C++ log lines carry timestamps; nbval must not compare stderr.
     if collector.fspath and collector.fspath.ext == ".ipynb":
         collector.skip_compare += ("stderr",)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SCOPE_MARKERS & {mark.name for mark in item.iter_markers()}:
+            continue
+        path = Path(str(item.fspath))
+        if path.suffix == ".ipynb":
+            scope = "backend"
+        elif path.stem in SCOPES:
+            scope = SCOPES[path.stem]
+        else:
+            raise pytest.UsageError(f"{path.name}: give its tests a scope in SCOPES in conftest.py")
+        item.add_marker(getattr(pytest.mark, scope))

@@ -1,6 +1,7 @@
 """Parameters and multiplications: the lecture's figures, rows worked out by hand, and public model sizes."""
 
 import doctest
+import functools
 
 import keras
 import pytest
@@ -98,20 +99,25 @@ def test_merge_layers_cost_nothing():
     assert costs.layer_cost(joined) == costs.LayerRow(joined.name, "Concatenate", (4, 4, 16), 0, 0)
 
 
+@functools.cache
+def application(name: str) -> keras.Model:
+    """``keras.applications.<name>(weights=None)``, built once per run: VGG-16's 138 million weights take seconds."""
+    return getattr(keras.applications, name)(weights=None)
+
+
 @pytest.mark.parametrize(
     ("name", "public_params"),
     [("VGG16", 138_357_544), ("ResNet50", 25_636_712), ("MobileNetV2", 3_538_984)],
 )
 def test_parameters_add_up_to_keras_and_public_figures(name, public_params):
-    model = getattr(keras.applications, name)(weights=None)
+    model = application(name)
     rows = costs.model_costs(model)
     assert sum(row.params for row in rows) == model.count_params() == public_params
     assert len(rows) == len(model.layers) - 1  # every layer but the input
 
 
 def test_vgg16_needs_15_billion_multiply_adds():
-    model = keras.applications.VGG16(weights=None)
-    assert costs.total_mults(model) == pytest.approx(15.47e9, rel=0.01)
+    assert costs.total_mults(application("VGG16")) == pytest.approx(15.47e9, rel=0.01)
 
 
 def test_nested_model_is_listed_layer_by_layer():

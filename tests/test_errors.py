@@ -353,6 +353,7 @@ def test_unbalanced_markers_write_nothing(tmp_path, bad_source):
     assert not (notebooks / "exercises").exists(), "the good notebook's exercise must not be written either"
 
 
+@pytest.mark.once  # a fresh interpreter running the generator: the same on every backend (see conftest.py)
 def test_python_m_helpers_exercises_refuses_and_writes_nothing(tmp_path):
     """The command itself, run on a copy of the package next to a notebooks folder with a bad notebook."""
     notebooks = write_notebooks(tmp_path, NESTED)

@@ -29,8 +29,6 @@ import pytest
 
 from helpers import exercises, grading, nbgrader_course
 
-pytestmark = pytest.mark.once  # see conftest.py
-
 ROOT = Path(__file__).resolve().parent.parent
 NB04, NB05 = "04_one_by_one_convolutions", "05_inception"
 NOTEBOOKS = (NB04, NB05)

@@ -74,23 +74,43 @@ def test_start_seeds_weight_initialisation():
 
 
 def python(code: str, **env) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter in the repository root, without TF_CPP_MIN_LOG_LEVEL unless given."""
-    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | env
+    """Run ``code`` in a fresh interpreter in the repository root, with ``env`` on top of this one's environment
+    but without TF_CPP_MIN_LOG_LEVEL and OMP_WAIT_POLICY (which ``import helpers`` set here) unless given."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "OMP_WAIT_POLICY")}
     run = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=ROOT, env=environment | env, capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stderr
     return run
 
 
-def test_importing_helpers_loads_the_backend_without_a_line_on_stderr():
-    run = python("import helpers, tensorflow, keras; keras.ops.ones((2,))")
-    assert run.stderr == ""
+# What a notebook's first cell does, in a fresh interpreter: each run serves several tests below.
+FIRST_CELL = "import os, helpers, tensorflow, keras; keras.ops.ones((2,)); "
+FIRST_CELL += "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['OMP_WAIT_POLICY'])"
 
 
-def test_importing_helpers_keeps_a_log_level_you_chose():
-    run = python("import os, helpers; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])", TF_CPP_MIN_LOG_LEVEL="0")
-    assert run.stdout == "0\n"
+@pytest.fixture(scope="module")
+def nothing_chosen() -> subprocess.CompletedProcess:
+    return python(FIRST_CELL)
+
+
+@pytest.fixture(scope="module")
+def chosen() -> subprocess.CompletedProcess:
+    """The user chose TensorFlow's log level and OpenMP's wait policy before starting Python."""
+    return python(FIRST_CELL, TF_CPP_MIN_LOG_LEVEL="0", OMP_WAIT_POLICY="ACTIVE")
+
+
+def test_importing_helpers_loads_the_backend_without_a_line_on_stderr(nothing_chosen):
+    assert nothing_chosen.stderr == ""
+
+
+def test_importing_helpers_keeps_a_log_level_you_chose(chosen):
+    assert chosen.stdout.split()[0] == "0"
+
+
+def test_importing_helpers_lets_openmp_threads_wait_passively_unless_you_chose(nothing_chosen, chosen):
+    assert nothing_chosen.stdout.split()[1] == "PASSIVE"
+    assert chosen.stdout.split()[1] == "ACTIVE"
 
 
 def test_start_up_noise_is_dropped_and_anything_else_on_stderr_is_shown(capfd):
@@ -116,16 +136,10 @@ def test_a_fresh_kernel_starts_the_course_without_stderr():
     assert outputs[0].text.startswith("Python ")
 
 
+@pytest.mark.once  # reads files only (the rest of this file runs on the backend: see conftest.py)
 @pytest.mark.parametrize("path", sorted(ROOT.glob("notebooks/**/*.ipynb")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_stored_outputs_hold_no_stderr(path):
     notebook = nbformat.read(path, as_version=4)
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             assert output.get("name") != "stderr", f"cell {index} stores stderr: {output.get('text', '')[:200]}"
-
-
-def test_importing_helpers_lets_openmp_threads_wait_passively_unless_you_chose():
-    unset = "import os; os.environ.pop('OMP_WAIT_POLICY', None); import helpers; print(os.environ['OMP_WAIT_POLICY'])"
-    assert python(unset).stdout == "PASSIVE\n"
-    chosen = "import os, helpers; print(os.environ['OMP_WAIT_POLICY'])"
-    assert python(chosen, OMP_WAIT_POLICY="ACTIVE").stdout == "ACTIVE\n"

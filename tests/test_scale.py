@@ -38,6 +38,7 @@ def one_step(signs, tmp_path_factory):
     return image_folder(signs, tmp_path_factory.mktemp("data") / "one_step", per_class=3)
 
 
+@pytest.mark.backend  # in this process, on the backend in use (the rest of this file is once: see conftest.py)
 def test_augmented_batches_are_the_same_in_every_run(signs):
     def batches():
         stream = training.image_stream(signs / "train", 32, 20, epochs=2)
@@ -47,7 +48,6 @@ def test_augmented_batches_are_the_same_in_every_run(signs):
         np.testing.assert_array_equal(first, again, err_msg=f"batch {index}")
 
 
-@pytest.mark.once  # see pyproject.toml
 def test_two_tensorflow_devices_match_one(one_step, tmp_path):
     one = train("--data", one_step, "--checkpoint-dir", tmp_path / "one", "--epochs", 1, *QUICK,
                 "--cpu-devices", 1, "--sync-batchnorm")
@@ -83,7 +83,6 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-@pytest.mark.once  # see pyproject.toml
 def test_two_workers_train_in_lockstep(one_step, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     runs = []
@@ -107,7 +106,6 @@ def test_two_workers_train_in_lockstep(one_step, tmp_path):
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
 
 
-@pytest.mark.once  # see pyproject.toml
 def test_killed_run_resumes_and_matches_an_uninterrupted_one(signs, tmp_path):
     data = image_folder(signs, tmp_path / "data", per_class=16)  # 96 images: 6 steps an epoch
     args = ["--data", data, "--epochs", 3, *QUICK, "--log-every", 1]
@@ -131,7 +129,6 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(signs, tmp_path):
     assert largest_difference(tmp_path / "whole/model.keras", tmp_path / "cut/model.keras") < 1e-6
 
 
-@pytest.mark.once  # see pyproject.toml
 def test_scale_benchmark_runs_and_summarises(tmp_path):
     """benchmarks/scale.py end to end, at a size that takes seconds: its figures add up."""
     out = tmp_path / "scale.json"

@@ -4,9 +4,12 @@ LeNet-5 and the VGG block are checked against a layer table worked out from the 
 described in the notebook; VGG-16 against ``keras.applications.VGG16(weights=None)``.
 """
 
+import functools
+
 import keras
 
 from helpers.checks.core import build_and_compare, build_model, call_model_function, called, passed
+from helpers.checks.graph import layer_table
 from helpers.checks.tables import compare_models
 from helpers.checks.tables import expected_row as row
 
@@ -151,6 +154,12 @@ def check_vgg16(VGG16, input_shape=(64, 64, 3), classes: int = 10) -> None:
     """
     what = "VGG16"
     model = call_model_function(what, VGG16, input_shape=input_shape, classes=classes)
-    reference = keras.applications.VGG16(weights=None, input_shape=input_shape, classes=classes)
-    compare_models(what, model, reference, VGG16_HINTS)
+    compare_models(what, model, vgg16_table(tuple(input_shape), classes), VGG16_HINTS)
     passed(what)
+
+
+@functools.cache
+def vgg16_table(input_shape: tuple, classes: int) -> tuple:
+    """The layer table of ``keras.applications.VGG16(weights=None)``, built once per shape: its tens of
+    millions of weights take a second or more to initialise, and every check of a VGG16 compares with it."""
+    return tuple(layer_table(keras.applications.VGG16(weights=None, input_shape=input_shape, classes=classes)))
