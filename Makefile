@@ -46,12 +46,14 @@ instructor: $(INSTRUCTOR) $(VENV)/.backend-$(BACKEND)
 course: setup
 	$(BIN)/python -m helpers.lab $(ARGS)
 
-# pytest runs the tests in JOBS processes (default: one per core), a notebook, a test module or a test class in
-# one of them (so that a notebook's cells run in order and a module's fixtures are made once), and prints the 15 slowest tests. PYTEST_ARGS go to pytest as they are, e.g. make test PYTEST_ARGS="-m backend"
-# (what .ci/run does on JAX and PyTorch: conftest.py says which tests each pass runs).
+# pytest runs the tests in JOBS processes (default: one per core; JOBS=0: in pytest's own process), each notebook,
+# test module or test class in one of them (so that a notebook's cells run in order and a module's fixtures are
+# made once), the slowest first (conftest.py), and prints the 15 slowest tests. PYTEST_ARGS go to pytest as they
+# are, e.g. make test PYTEST_ARGS="-m backend" (what .ci/run does on JAX and PyTorch: conftest.py says which pass
+# runs what).
 # pytest exits 5 when it collects nothing: CI fails then too, with a line that says why.
 JOBS ?= auto
-PYTEST := $(BIN)/pytest -n $(JOBS) --dist loadscope --durations=15
+PYTEST := $(BIN)/pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --durations=15
 test: instructor
 	$(BIN)/ruff check .
 	$(PYTEST) --nbval-lax --nbval-current-env tests notebooks $(PYTEST_ARGS); rc=$$?; \

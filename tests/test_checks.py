@@ -108,11 +108,21 @@ def student_pad(x):
 def test_an_error_inside_a_layer_keeps_its_reason_and_names_the_likely_cause():
     """Keras wraps such an error as "Exception encountered when calling AveragePooling2D.call()", its reason
     further down; the student sees the reason, and a hint chosen by the layer that failed."""
+    try:
+        student_pool(keras.Input((1, 1, 4)))
+    except ValueError:
+        pass
+    else:  # Keras 3.13 makes an empty map; the checks then name the layer from their tables (the LeNet5 5x5 pool)
+        pytest.skip(f"Keras {keras.version()} builds a pool over a 1x1 map without an error")
     error = caught(core.call_student, "f", student_pool, keras.Input((1, 1, 4)))
     assert error.problem.startswith("raised ValueError: Computed output size would be zero or negative."), error
     assert "Exception encountered" not in error.problem
     assert error.problem.endswith("(in student_pool: `return layers.AveragePooling2D(2)(x)`)")
     assert "a stride or pool size upstream" in error.hint
+    assert keras.config.is_traceback_filtering_enabled(), "Keras's setting is restored"
+
+
+def test_an_error_inside_an_operation_keeps_its_reason_and_names_the_likely_cause():
     error = caught(core.call_student, "f", student_pad, keras.Input((4, 4, 4)))
     assert error.problem.startswith("raised ValueError: `pad_width` must have the same length as `x.shape`.")
     assert error.hint == core.PAD_HINT

@@ -149,9 +149,10 @@ MISTAKES = [
         "LeNet5",
         "5x5 pool, which leaves S4 nothing to pool",
         [('pool_layer(2, name="S2")', 'pool_layer(5, name="S2")')],
-        r"layer 2 \(S2\): expected pool_size=\(2, 2\), got pool_size=\(5, 5\)\. Compared on 128x128x1, as on "
-        r"32x32x1 the model cannot be built: raised ValueError: Computed output size would be zero or negative\..* "
-        r"\(in LeNet5: `x = pool_layer\(2, name=\"S4\"\)\(x\)`\)$",
+        # Keras 3.13 builds the model (S4 pools an empty map); newer Keras refuses, and the check builds it larger.
+        r"layer 2 \(S2\): expected pool_size=\(2, 2\), got pool_size=\(5, 5\)\.($| Compared on 128x128x1, as on "
+        r"32x32x1 the model cannot be built: raised ValueError: .* "
+        r"\(in LeNet5: `x = pool_layer\(2, name=\"S4\"\)\(x\)`\)$)",
         r"pool over 2x2 windows",
     ),
     (

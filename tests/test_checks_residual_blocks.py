@@ -265,17 +265,19 @@ MISTAKES = [
         "ResNet50",
         "stage 2 with stride 2, which leaves the last pool nothing",
         {"ResNet50": [("([64, 64, 256], 3, 1)", "([64, 64, 256], 3, 2)")]},
-        r"stage 2, layer 6 \(Conv2D\): expected strides=\(1, 1\), got strides=\(2, 2\)\. Compared on 256x256x3, as "
-        r"on 64x64x3 the model cannot be built: raised ValueError: Computed output size would be zero or negative\."
-        r".* \(in ResNet50: `X = layers.AveragePooling2D\(\(2, 2\)\)\(X\)`\)$",
+        # Keras 3.13 builds the model (the last pool gets an empty map); newer Keras refuses, and the check builds
+        # it larger.
+        r"stage 2, layer 6 \(Conv2D\): expected strides=\(1, 1\), got strides=\(2, 2\)\.($| Compared on 256x256x3, "
+        r"as on 64x64x3 the model cannot be built: raised ValueError: .* \(in ResNet50: "
+        r"`X = layers.AveragePooling2D\(\(2, 2\)\)\(X\)`\)$)",
         r"stride s goes on the first",
     ),
     (
         "ResNet50",
         "3x3 average pool",
         {"ResNet50": [("AveragePooling2D((2, 2))", "AveragePooling2D((3, 3))")]},
-        r"the head, layer 174 \(AveragePooling2D\): expected pool_size=\(2, 2\), got pool_size=\(3, 3\)\. Compared "
-        r"on 256x256x3, as on 64x64x3 the model cannot be built: raised ValueError: Computed output size",
+        r"the head, layer 174 \(AveragePooling2D\): expected pool_size=\(2, 2\), got pool_size=\(3, 3\)\.($| "
+        r"Compared on 256x256x3, as on 64x64x3 the model cannot be built: raised ValueError: )",
         r"pool size",
     ),
     (
