@@ -19,7 +19,7 @@ BACKEND_PACKAGES := $(or $(if $(filter jax,$(BACKEND)),$(JAX)),$(if $(filter tor
 $(if $(filter $(BACKEND),tensorflow jax torch),,$(error BACKEND must be tensorflow, jax or torch, not '$(BACKEND)'))
 export KERAS_BACKEND := $(BACKEND)
 
-.PHONY: setup instructor course test unit exercises benchmark benchmark-scale
+.PHONY: setup instructor course test unit exercises release grade benchmark benchmark-scale
 
 $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
@@ -65,6 +65,19 @@ unit: instructor
 
 exercises: instructor
 	$(BIN)/python -m helpers.exercises
+
+# An instructor's two commands (README, "For instructors"). COURSE is the nbgrader course folder, ASSIGNMENT a
+# notebook's name, e.g. make release COURSE=../grading ASSIGNMENT=02_residual_blocks.
+# release: makes or updates the course folder, then writes that notebook's release version (release/ASSIGNMENT/).
+# grade: grades every submitted/*/ASSIGNMENT/ in a sandbox, JOBS at a time (default: one per core), into the
+# gradebook; ARGS go to python -m helpers.autograde, e.g. ARGS=--force to grade every submission again.
+COURSE_ARGS = $(if $(and $(COURSE),$(ASSIGNMENT)),,$(error make $@ needs COURSE=<folder> ASSIGNMENT=<notebook name>))
+release: instructor
+	$(COURSE_ARGS)$(BIN)/python -m helpers.nbgrader_course $(COURSE)
+	cd $(COURSE) && PATH="$(abspath $(BIN)):$$PATH" python -m nbgrader generate_assignment $(ASSIGNMENT) --force
+
+grade: instructor
+	$(COURSE_ARGS)$(BIN)/python -m helpers.autograde $(COURSE) $(ASSIGNMENT) --jobs $(JOBS) $(ARGS)
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py

@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Every test module is listed; a test marked with a scope of its own keeps it.
 SCOPES = {
     "test_autodiff": "backend",
+    "test_autograde": "backend",
     "test_checks": "backend",
     "test_checks_classic_networks": "backend",
     "test_checks_inception": "backend",

@@ -1,16 +1,21 @@
-"""Time nbgrader's autograde of one correct submission of each notebook, on this machine.
+"""Time grading a class with ``python -m helpers.autograde`` (make grade), on this machine.
 
-    .venv/bin/python benchmarks/grading_time.py            # every notebook
-    .venv/bin/python benchmarks/grading_time.py 02 05      # those whose names start so
+    .venv/bin/python benchmarks/grading_time.py                   # every notebook, 4 students each
+    .venv/bin/python benchmarks/grading_time.py 04 05 --students 2  # those whose names start so
 
-It builds a course in a temporary folder (``helpers.nbgrader_course``), releases each notebook with
-``nbgrader generate_assignment``, hands in the reference submission (``answered``: every exercise
-solved) and times ``nbgrader autograde`` for it, wall clock, kernel start included. It checks that the
-submission got full marks, prints a table for the README and writes benchmarks/grading_time.json.
+For each notebook it builds a course in a temporary folder (``helpers.nbgrader_course``), releases the
+notebook with ``nbgrader generate_assignment``, hands in the reference submission (``answered``: every
+exercise solved) for each student, and grades the class with one job, then again (``--force``) with two. It
+checks full marks every time, prints a table for the README and writes benchmarks/grading_time.json:
+
+- per submission: the grader's own measure, from starting the sandboxed worker to the last check (mean);
+- per class: the wall clock of the command, and submissions per hour at that rate.
 """
 
+import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -18,50 +23,72 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers import nbgrader_course  # noqa: E402  (the repository's helpers, also when not installed)
+from helpers import grading, nbgrader_course  # noqa: E402  (the repository's helpers, also when not installed)
+from helpers.autograde.grade import MARKER  # noqa: E402
 
 
-def nbgrader(course: Path, *args: str) -> None:
+def run(course: Path, *args: str) -> None:
     env = dict(
         os.environ, PYTHONPATH=str(ROOT), PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     )
-    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", *args], cwd=course, env=env, check=True, capture_output=True)
 
 
-def main(prefixes: list[str]) -> int:
-    notebooks = [
-        p for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if not prefixes or p.name.startswith(tuple(prefixes))
-    ]
+def grade(course: Path, path: Path, students: list[str], jobs: int) -> dict:
+    start = time.perf_counter()
+    run(course, "helpers.autograde", ".", path.stem, "--jobs", str(jobs), "--force")
+    wall = time.perf_counter() - start
+    full = sum(grading.points(nbformat.read(path, as_version=4)).values())
+    seconds = []
+    for student in students:
+        marker = json.loads((course / "autograded" / student / path.stem / MARKER).read_text())
+        got = sum(score or 0 for score in marker["scores"].values())
+        if got != full:
+            raise SystemExit(f"{path.stem}: the reference submission of {student} got {got} of {full} points")
+        seconds.append(marker["seconds"])
+    return {
+        "per_submission_s": round(statistics.mean(seconds), 1),
+        "class_s": round(wall, 1),
+        "per_hour": round(len(students) * 3600 / wall),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("prefixes", nargs="*", help="only the notebooks whose names start so")
+    parser.add_argument("--students", type=int, default=4, help="submissions per notebook (default: %(default)s)")
+    args = parser.parse_args(argv)
+    notebooks = [p for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if p.name.startswith(tuple(args.prefixes))]
+    students = [f"student{i}" for i in range(1, args.students + 1)]
     results = {}
+    print("| notebook | per submission, 1 job | class, 1 job | per submission, 2 jobs | class, 2 jobs |")
+    print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp)
         handed_out = {path.name for path in nbgrader_course.init_course(course)[0]}  # notebooks with exercises
         for path in (path for path in notebooks if path.name in handed_out):
-            name = path.stem
-            nbgrader(course, "generate_assignment", name)
-            release = nbformat.read(course / "release" / name / path.name, as_version=4)
-            folder = course / "submitted" / "reference" / name
-            folder.mkdir(parents=True)
-            nbformat.write(nbgrader_course.answered(release, nbformat.read(path, as_version=4)), folder / path.name)
-            start = time.perf_counter()
-            nbgrader(course, "autograde", name)
-            seconds = time.perf_counter() - start
-            with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-                submission = gradebook.find_submission(name, "reference")
-                score, max_score = submission.score, submission.max_score
-            if score != max_score:
-                print(f"{name}: the reference submission got {score} of {max_score} points", file=sys.stderr)
-                return 1
-            results[name] = {"seconds": round(seconds, 1), "points": max_score}
-            print(f"| `{name}` | {max_score:g} | {seconds:.1f} s |", flush=True)
+            run(course, "nbgrader", "generate_assignment", path.stem)
+            release = nbformat.read(course / "release" / path.stem / path.name, as_version=4)
+            answered = nbgrader_course.answered(release, nbformat.read(path, as_version=4))
+            for student in students:
+                folder = course / "submitted" / student / path.stem
+                folder.mkdir(parents=True)
+                nbformat.write(answered, folder / path.name)
+            results[path.stem] = {f"jobs_{jobs}": grade(course, path, students, jobs) for jobs in (1, 2)}
+            one, two = results[path.stem]["jobs_1"], results[path.stem]["jobs_2"]
+            print(
+                f"| `{path.stem}` | {one['per_submission_s']} s | {one['class_s']} s | {two['per_submission_s']} s "
+                f"| {two['class_s']} s |",
+                flush=True,
+            )
+    results["students"] = args.students
     (ROOT / "benchmarks" / "grading_time.json").write_text(json.dumps(results, indent=1) + "\n")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

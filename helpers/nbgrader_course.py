@@ -2,9 +2,10 @@
 
     python -m helpers.nbgrader_course ../grading    # nbgrader_config.py and source/<notebook>/ there
 
-then, in that folder, nbgrader's own commands (see the README's section for instructors). Each
-notebook becomes one assignment named after it, e.g. ``02_residual_blocks``. An existing file is never
-overwritten unless ``--force``: a changed one is named and kept.
+then ``make release`` and ``make grade`` (``helpers.autograde``), and nbgrader's own commands in that folder
+(see the README's section for instructors). Each notebook becomes one assignment named after it, e.g.
+``02_residual_blocks``. An existing file is never overwritten unless ``--force``: a changed one is named and
+kept.
 
 ``nbgrader export --exporter helpers.nbgrader_course.ExerciseCsvExport --to exercises.csv`` writes one
 row per student, notebook and exercise, with a status that says why a score is missing.
@@ -147,7 +148,7 @@ def main(argv=None) -> int:
         print(f"wrote {path}")
     for path in kept:
         print(f"kept {path}: it differs from the repository's version (--force overwrites it)")
-    print(f"Next: cd {args.root} && nbgrader generate_assignment 02_residual_blocks (see README, 'For instructors').")
+    print(f"Next: make release COURSE={args.root} ASSIGNMENT=<notebook>, then make grade (README, 'For instructors').")
     return 0
 
 

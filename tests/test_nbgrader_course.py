@@ -1,38 +1,47 @@
-"""Grading with the real nbgrader CLI, end to end, on a temporary course made from notebooks 04 and 05.
+"""Grading a class end to end: the real sandbox (bubblewrap), the real nbgrader gradebook and CLI.
 
-Students and what they hand in (each builds on nbgrader's release version, as a student would). Every
-scenario is graded on 04, whose cells take seconds; 05 is there for the one scenario that needs a long
-cell: its training must finish within the course's own cell timeout.
-- alice: everything correct (04, 05);
-- bob: one typical mistake in each exercise (04);
-- carol: one exercise left unsolved (04);
-- dave: a wrong answer under a locked check cell he edited to print a pass, and a check cell he deleted (04);
-- erin: a file that is not notebook JSON (04), nothing else;
-- frank: an exercise whose code never finishes, stopped by the cell timeout (04);
-- gary: the release notebook as it was handed out, unsolved (04).
+A temporary course is made from notebooks 04 and 05 and released with ``nbgrader generate_assignment``, as
+``make release`` does. Every student builds on the release version, as a student would. 04's cells take
+seconds, so every scenario is graded there; 05 is there for the one scenario that needs a long cell.
 
-One `nbgrader autograde` per assignment grades every student; then generate_feedback and export.
-05 is graded with the course's own configuration (its cell timeout of 300 s lets the training cells
-finish); 04 with a 30 s cell timeout, so that frank's endless cell costs this test 30 s rather than 300.
+Honest students, each graded right:
+- alice: everything correct (04, 05); fay: correct in another style; sam: correct, and writes to stderr;
+- bob: one typical mistake in each exercise; carol: one exercise left unsolved;
+- dave: a wrong answer under a locked check cell he edited to print a pass, and a check cell he deleted;
+- erin: a file that is not notebook JSON; frank: an exercise whose code never finishes;
+- gary: the release notebook as it was handed out, unsolved.
+
+Then one student per kind of attack in ``ATTACKS``, each with nothing answered: every one must score 0 and
+leave the others' grades, the submitted files and ``helpers/`` as they were, and no process behind.
+
+``python -m helpers.autograde`` (``make grade``) grades each assignment with two jobs; then nbgrader's own
+``generate_feedback`` and ``export`` run on the result, as after ``nbgrader autograde``.
 """
 
 import csv
 import hashlib
 import html
 import os
+import re
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from helpers import exercises, grading, nbgrader_course
+from helpers.autograde import sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 NB04, NB05 = "04_one_by_one_convolutions", "05_inception"
 NOTEBOOKS = (NB04, NB05)
-OPTIONS = {NB04: ["--Execute.timeout=30"]}  # autograde options beyond the course's configuration
+# 04's cells take seconds: shorter limits than the course's make frank's endless call, and the attacker who
+# never stops, cost this test less.
+OPTIONS = {NB04: ["--timeout", "60", "--call-timeout", "20"]}
+pytestmark = pytest.mark.skipif(sandbox.available() is not None, reason=str(sandbox.available()))
 
 # Typical mistakes, planted into the solution code of an exercise: (old, new) text edits.
 MISTAKES = {
@@ -43,24 +52,153 @@ MISTAKES = {
 # The hint each check gives for a mistake above (as the check tests in this folder pin them).
 HINTS = {"pointwise_conv": "add the bias", "bottleneck": "'same' padding keeps", "conv_multiplications": "in_channels"}
 NEVER_FINISHES = "    import time\n\n    while True:  # waits for something that never happens\n        time.sleep(1)\n"
+ANOTHER_STYLE = {
+    "pointwise_conv": (
+        "def pointwise_conv(x, kernel, bias):\n    return ops.einsum('bhwc,cd->bhwd', x, kernel) + bias\n"
+    ),
+    "bottleneck": (
+        "def bottleneck(x, reduce_filters, filters, kernel_size):\n"
+        "    squeeze = layers.Conv2D(reduce_filters, (1, 1), activation='relu', name='squeeze')\n"
+        "    spread = layers.Conv2D(filters, kernel_size, padding='same', activation='relu', name='spread')\n"
+        "    return spread(squeeze(x))\n"
+    ),
+    "conv_multiplications": (
+        "def conv_multiplications(output_shape, kernel_size, in_channels):\n"
+        "    total = 1\n    for n in (*output_shape, kernel_size, kernel_size, in_channels):\n"
+        "        total *= int(n)\n    return total\n"
+    ),
+}
+NOISY = "import logging, sys, warnings\nprint('debugging', file=sys.stderr)\nlogging.warning('a warning')\n"
+SLEEPER = "4242"  # the attackers' detached processes sleep this long: none may be left after grading
+# A process that outlives its kernel and keeps trying to write full marks into the gradebook.
+FORGER = (
+    "import sqlite3, sys, time\n"
+    "for _ in range(int(sys.argv[2])):\n"
+    "    time.sleep(1)\n"
+    "    try:\n"
+    "        db = sqlite3.connect(sys.argv[1])\n"
+    "        db.execute('update grade set auto_score = 99')\n"
+    "        db.commit()\n"
+    "    except Exception:\n"
+    "        pass\n"
+)
+# Each attack: (where its code goes: "first" is the end of the first code cell, "end" a new last cell, else the
+# solution cell of that exercise, replaced), its code. {course}, {root}, {port} are filled in.
+ATTACKS = {
+    "patch_checks": ("first", (
+        "import helpers.checks.one_by_one_convolutions as _m\n"
+        "for _name in [n for n in dir(_m) if n.startswith('check_')]:\n"
+        "    setattr(_m, _name, lambda *a, **k: print('✔ all checks passed.'))\n"
+        "check_pointwise_conv = check_bottleneck = check_conv_multiplications = lambda *a, **k: None\n"
+    )),
+    "patch_building_blocks": ("first", (
+        "from helpers.checks import core, tables\n"
+        "core.check_close = core.check_count = core.passed = tables.compare_models = lambda *a, **k: None\n"
+        "core.check_array = lambda what, got, *a, **k: got\ncore.CheckFailed.__init__ = lambda self, *a, **k: None\n"
+    )),
+    "input_transformer": ("first", "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"),
+    "ast_transformer": ("first", (
+        "import ast\n\nclass _Nothing(ast.NodeTransformer):\n"
+        "    def visit_Module(self, node):\n        return ast.Module([ast.Pass()], [])\n\n"
+        "get_ipython().ast_transformers.append(_Nothing())\n"
+    )),
+    "solution_notebooks": ("end", (
+        "from helpers import exercises\n"
+        "for _path in ['{root}/notebooks/{nb}.ipynb', '{course}/source/{nb}/{nb}.ipynb']:\n"
+        "    try:\n        globals().update(exercises.load_functions(_path))\n"
+        "    except Exception as _err:\n        print('cannot read', _path, type(_err).__name__)\n"
+    )),
+    "other_students": ("end", (
+        "import glob\nfrom helpers import exercises\n"
+        "_paths = glob.glob('{course}/submitted/*/{nb}/*.ipynb') + glob.glob('/**/*.ipynb', recursive=True)\n"
+        "for _path in _paths:\n"
+        "    try:\n        globals().update(exercises.load_functions(_path))\n    except Exception:\n        pass\n"
+    )),
+    "gradebook": ("first", (
+        "import sqlite3, subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', {FORGER!r}, '{{course}}/gradebook.db', '{{sleeper}}'],\n"
+        "                 start_new_session=True)\n"
+        "try:\n    sqlite3.connect('{course}/gradebook.db').execute('update grade set auto_score = 99')\n"
+        "except Exception as _err:\n    print('no gradebook:', _err)\n"
+    )),
+    "always_equal": ("conv_multiplications", (
+        "class _Always(int):\n    def __eq__(self, other):\n        return True\n\n"
+        "    def __ne__(self, other):\n        return False\n\n    __hash__ = int.__hash__\n\n"
+        "def conv_multiplications(output_shape, kernel_size, in_channels):\n    return _Always(0)\n"
+    )),
+    "stack_reader": ("conv_multiplications", (
+        "import inspect\n\ndef conv_multiplications(output_shape, kernel_size, in_channels):\n"
+        "    for frame in inspect.stack():\n"
+        "        for name in ('expected', 'cost'):\n"
+        "            value = frame.frame.f_locals.get(name)\n"
+        "            if value is not None:\n                return getattr(value, 'mults', value)\n"
+        "    return 0\n"
+    )),
+    "patch_numpy": ("first", "np.allclose = np.array_equal = lambda *a, **k: True\nnp.asarray = np.array\n"),
+    "harm_files": ("first", (
+        "import glob, os\nimport helpers.checks\n"
+        "_targets = glob.glob(os.path.dirname(helpers.checks.__file__) + '/*.py')\n"
+        "_targets += glob.glob('{course}/submitted/*/{nb}/*.ipynb') + ['{course}/gradebook.db']\n"
+        "for _path in _targets:\n    try:\n        open(_path, 'w').write('')\n"
+        "    except OSError as _err:\n        print(_err)\n"
+    )),
+    "kill_grader": ("first", (
+        "import os, signal\nfor _pid in [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "    if _pid != os.getpid():\n        try:\n            os.kill(_pid, signal.SIGKILL)\n"
+        "        except OSError:\n            pass\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )),
+    "flood": ("first", (
+        "import subprocess\nprint('x' * 60_000_000)\n"
+        "_sleepers = [subprocess.Popen(['sleep', '{sleeper}'], start_new_session=True) for _ in range(50)]\n"
+        "try:\n    _big = bytearray(16 * 2**30)\nexcept MemoryError:\n    print('no 16 GB')\n"
+    )),
+    "network": ("first", (
+        "import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=3).sendall(b'leak')\n"
+        "except OSError as _err:\n    print('no network:', _err)\n"
+    )),
+    "script_output": ("first", (
+        "from IPython.display import HTML, Javascript, display\n"
+        "display(HTML('<script>document.title = \"FULL MARKS\"</script>'), Javascript('alert(\"FULL MARKS\")'))\n"
+    )),
+    "secrets": ("first", (
+        "for _path in ['{course}/source/{nb}/{nb}.ipynb', '{root}/notebooks/{nb}.ipynb', '{course}/gradebook.db']:\n"
+        "    try:\n        print(open(_path, errors='replace').read())\n"
+        "    except OSError as _err:\n        print(_err)\n"
+    )),
+    "forged_answers": ("first", (
+        "import helpers.autograde.worker as _w\n"
+        "_w.answer = lambda namespace, request, arrays: ({{'value': 120422400}}, {{}})\n"
+    )),
+    "never_stops": ("first", (
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "while True:\n    pass\n"
+    )),
+}
 
 
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+def run(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m <args>`` in the course folder, with this repository's helpers, as make does it."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # nbgrader calls alembic
     return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True, text=True, timeout=1500
+        [sys.executable, "-m", *args], cwd=course, env=env, capture_output=True, text=True, timeout=1500
     )
 
 
-def hand_in(course: Path, student: str, name: str, mistakes=(), unsolved=(), cells=None) -> None:
-    """Write ``student``'s submission of notebook ``name``: the release version, answered.
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    return run(course, "nbgrader", *args)
+
+
+def hand_in(course: Path, student: str, name: str, mistakes=(), unsolved=(), cells=None, answered=True) -> Path:
+    """Write ``student``'s submission of notebook ``name``: the release version, answered (or not).
 
     mistakes: exercises answered with their typical mistake; unsolved: exercises left as handed out;
-    cells: {grade_id: new source, or None to delete the cell}, edits to any cell.
+    cells: {grade_id: new source, or None to delete the cell; "first" or "end": code added there}.
     """
     release = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
-    nb = nbgrader_course.answered(release, nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
+    solution = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    nb = nbgrader_course.answered(release, solution) if answered else release
     for cell, handed_out in zip(nb.cells, release.cells):
         exercise = cell.metadata.get("nbgrader", {}).get("grade_id")
         if exercise in unsolved:
@@ -69,6 +207,13 @@ def hand_in(course: Path, student: str, name: str, mistakes=(), unsolved=(), cel
             assert old in cell.source, (exercise, old)
             cell.source = cell.source.replace(old, new)
     for grade_id, source in (cells or {}).items():
+        if grade_id == "first":
+            first = next(cell for cell in nb.cells if cell.cell_type == "code")
+            first.source += "\n" + source
+            continue
+        if grade_id == "end":
+            nb.cells.append(nbformat.v4.new_code_cell(source))
+            continue
         index = next(
             i for i, cell in enumerate(nb.cells) if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id
         )
@@ -79,28 +224,61 @@ def hand_in(course: Path, student: str, name: str, mistakes=(), unsolved=(), cel
     folder = course / "submitted" / student / name
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder / f"{name}.ipynb"
 
 
-def digests(folder: Path) -> dict[str, str]:
+def digests(folder: Path, pattern: str = "*") -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob(pattern)
+        if p.is_file()
     }
 
 
+def sleepers() -> list[str]:
+    found = subprocess.run(["pgrep", "-af", SLEEPER], capture_output=True, text=True).stdout.splitlines()
+    return [line for line in found if "pgrep" not in line]
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """A course, graded: (course folder, autograde results per notebook, digests of submitted/ before)."""
-    course = tmp_path_factory.mktemp("course")
-    solutions = tmp_path_factory.mktemp("notebooks")
+def listener():
+    """A TCP port on this machine's loopback; the list of what connected to it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.5)
+    reached, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                reached.append(server.accept()[0].recv(100))
+            except OSError:
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1], reached
+    stop.set()
+    server.close()
+
+
+def make_course(root: Path) -> Path:
+    """A course with 04 and 05 released, as make release does it."""
+    solutions = root / "notebooks"
+    solutions.mkdir()
     for name in NOTEBOOKS:
         (solutions / f"{name}.ipynb").write_bytes((ROOT / "notebooks" / f"{name}.ipynb").read_bytes())
+    course = root / "course"
     nbgrader_course.init_course(course, solutions)
     for name in NOTEBOOKS:
         result = nbgrader(course, "generate_assignment", name)
         assert result.returncode == 0, result.stderr
+    return course
 
+
+def hand_in_class(course: Path, port: int) -> None:
     hand_in(course, "alice", NB04)
     hand_in(course, "alice", NB05)
+    hand_in(course, "fay", NB04, cells=ANOTHER_STYLE)
+    hand_in(course, "sam", NB04, cells={"first": NOISY, "end": "warnings.warn('still here')\n"})
     hand_in(course, "bob", NB04, mistakes=tuple(MISTAKES))
     hand_in(course, "carol", NB04, unsolved=("pointwise_conv",))
     passed = 'print("✔ bottleneck: all checks passed.")'
@@ -109,21 +287,27 @@ def graded(tmp_path_factory):
     (course / "submitted" / "erin" / NB04).mkdir(parents=True)
     release_04 = (course / "release" / NB04 / f"{NB04}.ipynb").read_text()
     (course / "submitted" / "erin" / NB04 / f"{NB04}.ipynb").write_text(release_04[: len(release_04) // 2])
-    hand_in(course, "frank", NB04)
-    notebook = course / "submitted" / "frank" / NB04 / f"{NB04}.ipynb"
+    notebook = hand_in(course, "frank", NB04)
     nb = nbformat.read(notebook, as_version=4)
     cell = next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "bottleneck")
     cell.source = cell.source.replace(
         "    x = layers.Conv2D(reduce", NEVER_FINISHES + "    x = layers.Conv2D(reduce", 1
     )
     nbformat.write(nb, notebook)
-    (course / "submitted" / "gary" / NB04).mkdir(parents=True)
-    (course / "submitted" / "gary" / NB04 / f"{NB04}.ipynb").write_bytes(
-        (course / "release" / NB04 / f"{NB04}.ipynb").read_bytes()
-    )
+    hand_in(course, "gary", NB04, answered=False)
+    fill = {"course": course, "root": ROOT, "nb": NB04, "port": port, "sleeper": SLEEPER}
+    for attack, (where, code) in ATTACKS.items():
+        hand_in(course, f"attack_{attack}", NB04, cells={where: code.format(**fill)}, answered=False)
 
-    before = digests(course / "submitted")
-    autograded = {name: nbgrader(course, "autograde", name, *OPTIONS.get(name, [])) for name in NOTEBOOKS}
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, listener):
+    """A class, graded: (course folder, grading runs per notebook, digests of submitted/ and helpers/ before)."""
+    course = make_course(tmp_path_factory.mktemp("class"))
+    hand_in_class(course, listener[0])
+    before = digests(course / "submitted"), digests(ROOT / "helpers", "*.py")
+    runs = {name: run(course, "helpers.autograde", ".", name, "--jobs", "2", *OPTIONS.get(name, []))
+            for name in NOTEBOOKS}
     for name in NOTEBOOKS:
         result = nbgrader(course, "generate_feedback", name)
         assert result.returncode == 0, result.stderr
@@ -133,7 +317,16 @@ def graded(tmp_path_factory):
     ):
         result = nbgrader(course, "export", *args)
         assert result.returncode == 0, result.stderr
-    return course, autograded, before
+    return course, runs, before
+
+
+def scores(course: Path) -> dict:
+    with open(course / "exercises.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    got = {}
+    for row in rows:
+        got.setdefault((row["student_id"], row["notebook"]), {})[row["exercise"]] = float(row["score"])
+    return got
 
 
 def test_the_release_is_what_the_exercise_generator_writes(graded):
@@ -147,70 +340,97 @@ def test_the_release_is_what_the_exercise_generator_writes(graded):
         assert "BEGIN HIDDEN TESTS" not in release.cells[0].source + "".join(c.source for c in release.cells)
 
 
-def test_scores_per_exercise_from_the_exported_csv(graded):
-    course, _, _ = graded
+def test_every_honest_student_is_graded_right_and_every_attack_scores_zero(graded):
+    course, runs, _ = graded
+    for result in runs.values():
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     points = {
         name: grading.points(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)) for name in NOTEBOOKS
     }
     full = {name: dict(exercises) for name, exercises in points.items()}
     zero = {name: dict.fromkeys(exercises, 0) for name, exercises in points.items()}
-    students = ("alice", "bob", "carol", "dave", "erin", "frank", "gary")
+    students = ["alice", "fay", "sam", "bob", "carol", "dave", "erin", "frank", "gary"]
+    students += [f"attack_{attack}" for attack in ATTACKS]
     expected = {(student, name): zero[name] for student in students for name in NOTEBOOKS}  # not handed in
     expected |= {
         ("alice", NB04): full[NB04],
         ("alice", NB05): full[NB05],
-        ("bob", NB04): zero[NB04],
+        ("fay", NB04): full[NB04],
+        ("sam", NB04): full[NB04],
         ("carol", NB04): {**full[NB04], "pointwise_conv": 0},
-        # The deleted check cell scores nothing; the restored one catches the mistake under it.
-        ("dave", NB04): {**zero[NB04], "pointwise_conv": full[NB04]["pointwise_conv"]},
-        ("erin", NB04): zero[NB04],
+        # The edited check cell is restored and catches the mistake under it; the deleted one is graded all
+        # the same, from the instructor's version.
+        ("dave", NB04): {**full[NB04], "bottleneck": 0},
         ("frank", NB04): {**full[NB04], "bottleneck": 0},
-        ("gary", NB04): zero[NB04],
     }
-    with open(course / "exercises.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    got, status = {}, {}
-    for row in rows:
-        got.setdefault((row["student_id"], row["notebook"]), {})[row["exercise"]] = float(row["score"])
-        status[row["student_id"], row["notebook"], row["exercise"]] = row["status"]
-        assert float(row["max_score"]) == points[row["notebook"]][row["exercise"]]
+    got = scores(course)
+    assert {key: got[key] for key in expected if key[0].startswith("attack")} == {
+        key: value for key, value in expected.items() if key[0].startswith("attack")
+    }, "an attack earned points"
     assert got == expected
-    assert status["dave", NB04, "conv_multiplications"] == "check cell missing from the submission: grade it by hand"
-    assert status["erin", NB04, "pointwise_conv"].startswith("not gradable")
-    assert status["erin", NB05, "branch_mults"] == "not submitted"
-    assert status["alice", NB05, "inception_module"] == status["frank", NB04, "bottleneck"] == "autograded"
-
-    with open(course / "grades.csv", newline="") as handle:
-        totals = {(row["student_id"], row["assignment"]): float(row["score"]) for row in csv.DictReader(handle)}
-    assert totals["alice", NB04] == sum(points[NB04].values()) and totals["alice", NB05] == sum(points[NB05].values())
-    assert totals["gary", NB04] == 0 and totals["erin", NB04] == 0
 
 
-def test_a_broken_submission_costs_a_clear_line_and_every_other_one_is_graded(graded):
-    course, autograded, _ = graded
-    log_04 = autograded[NB04].stdout + autograded[NB04].stderr
-    assert autograded[NB04].returncode == 1, "nbgrader reports the failure in its exit status"
-    assert f"There was an error processing assignment '{NB04}' for student 'erin'" in log_04
-    assert "Notebook does not appear to be JSON" in log_04
-    assert autograded[NB05].returncode == 0, autograded[NB05].stderr[-3000:]
-    for student in ("alice", "bob", "carol", "dave", "frank", "gary"):
-        assert (course / "autograded" / student / NB04 / f"{NB04}.ipynb").exists(), student
-    timed_out = (course / "feedback" / "frank" / NB04 / f"{NB04}.html").read_text()
-    assert "CellTimeoutError" in timed_out
+def test_the_progress_line_counts_what_is_done_and_says_what_is_left(graded):
+    _, runs, _ = graded
+    lines = runs[NB04].stdout.splitlines()
+    total = len(ATTACKS) + 9
+    assert lines[0] == f"{NB04}: {total} to grade, 0 unchanged since graded, 2 at a time"
+    assert [line.split("]")[0] for line in lines[1:]] == [f"[{i}/{total}" for i in range(1, total + 1)]
+    assert all(" elapsed · ETA " in line for line in lines[1:])
+    assert any(line.split("] ")[1].startswith("erin: 0/5 (not gradable") for line in lines[1:])
 
 
-def test_feedback_for_a_wrong_answer_shows_the_check_s_hint(graded):
+def test_grading_harms_nothing_and_leaves_no_process(graded, listener):
+    course, _, (submitted, package) = graded
+    assert digests(course / "submitted") == submitted
+    assert digests(ROOT / "helpers", "*.py") == package
+    assert sleepers() == [], "a submission's process outlived its grading"
+    assert listener[1] == [], "a submission reached this machine's network"
+    db = (course / "grades.csv").read_text()
+    assert "99" not in db.split("\n", 1)[1]
+
+
+def test_feedback_shows_the_check_s_hints_and_nothing_it_must_not(graded):
     course, _, _ = graded
-    bob = html.unescape((course / "feedback" / "bob" / NB04 / f"{NB04}.html").read_text())
+    feedback = lambda student: (course / "feedback" / student / NB04 / f"{NB04}.html").read_text()  # noqa: E731
+    bob = html.unescape(feedback("bob"))
     for exercise, hint in HINTS.items():
         assert hint in bob, exercise
-    dave = html.unescape((course / "feedback" / "dave" / NB04 / f"{NB04}.html").read_text())
-    assert HINTS["bottleneck"] in dave, "the locked check cell dave edited was restored and run"
+    assert HINTS["bottleneck"] in html.unescape(feedback("dave")), "the locked check cell dave edited was restored"
+    assert "did not answer within 20 s" in html.unescape(feedback("frank"))
+    shown = feedback("attack_script_output")  # its code is shown, escaped; its outputs are not run
+    assert not re.search(r"<script[^>]*>[^<]*FULL MARKS", shown), "a student's script runs in the feedback"
+    secrets = feedback("attack_secrets")
+    assert "BEGIN HIDDEN TESTS" not in secrets and "default_rng(7)" not in secrets
+    assert "No such file or directory" in html.unescape(secrets)
+    assert len(feedback("attack_flood")) < 2_000_000
 
 
-def test_no_submitted_file_was_modified(graded):
-    course, _, before = graded
-    assert digests(course / "submitted") == before
+def test_an_unchanged_submission_is_not_graded_again(graded, tmp_path):
+    course, _, _ = graded
+    again = run(course, "helpers.autograde", ".", NB04, "--jobs", "2")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.splitlines() == [f"{NB04}: 0 to grade, {len(ATTACKS) + 9} unchanged since graded, 2 at a time"]
+
+
+def test_one_job_grades_as_two(tmp_path, listener):
+    course = make_course(tmp_path)
+    hand_in(course, "alice", NB04)
+    hand_in(course, "bob", NB04, mistakes=tuple(MISTAKES))
+    hand_in(course, "carol", NB04, unsolved=("pointwise_conv",))
+    fill = {"course": course, "root": ROOT, "nb": NB04, "port": listener[0], "sleeper": SLEEPER}
+    for attack in ("patch_checks", "kill_grader"):
+        where, code = ATTACKS[attack]
+        hand_in(course, f"attack_{attack}", NB04, cells={where: code.format(**fill)}, answered=False)
+    got = {}
+    for jobs in ("1", "2"):
+        result = run(course, "helpers.autograde", ".", NB04, "--jobs", jobs, "--force", *OPTIONS[NB04])
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert nbgrader(course, "export", "--exporter", "helpers.nbgrader_course.ExerciseCsvExport",
+                        "--to", "exercises.csv").returncode == 0
+        got[jobs] = scores(course)
+    assert got["1"] == got["2"]
+    assert got["1"][("alice", NB04)] == {"pointwise_conv": 2.0, "bottleneck": 2.0, "conv_multiplications": 1.0}
 
 
 def test_init_course_never_overwrites_a_changed_file(tmp_path):

@@ -46,10 +46,14 @@ UNKNOWN_SIZES = ("n_H", "n_W", "n_C")
 
 
 class CheckFailed(AssertionError):
-    """A check found a mistake. Jupyter shows just the message and the hint, without a traceback."""
+    """A check found a mistake. Jupyter shows just the message and the hint, without a traceback.
 
-    def __init__(self, what: str, problem: str, hint: str = ""):
-        self.what, self.problem, self.hint = what, problem, hint
+    ``operation`` is the kind of the Keras layer or operation that raised, when the student's code failed in
+    one (``"Add"``): ``with_hints`` reads it, and it travels as plain text where the code ran elsewhere.
+    """
+
+    def __init__(self, what: str, problem: str, hint: str = "", operation: str | None = None):
+        self.what, self.problem, self.hint, self.operation = what, problem, hint, operation
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -64,9 +68,21 @@ def passed(what: str) -> None:
     print(f"✔ {what}: all checks passed.")
 
 
+class RemoteFunction:
+    """A student's function that runs in another process, where the check cannot see it (``helpers.autograde``):
+    the check hands it each call, the other process answers with plain data, and the check judges the answer in
+    its own process. ``answer(kind, what, ...)`` does what ``kind`` (``"call_student"``, ``"build_model"`` or
+    ``"call_model_function"``), the function of this module of that name, would do with the function itself."""
+
+    def answer(self, kind: str, what: str, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not say how it answers")
+
+
 def call_student(what: str, fn, *args, **kwargs):
     """Call a student's function; turn whatever it raises into a CheckFailed that says what happened
     and at which line of the student's own code."""
+    if isinstance(fn, RemoteFunction):
+        return fn.answer("call_student", what, *args, **kwargs)
     filtering = keras.config.is_traceback_filtering_enabled()
     # Unfiltered, an error inside a layer keeps its own message (Keras would wrap it as "Exception encountered
     # when calling ...", the reason further down) and the frames that say which layer raised it.
@@ -83,7 +99,9 @@ def call_student(what: str, fn, *args, **kwargs):
     except CheckFailed:
         raise
     except Exception as err:  # noqa: BLE001 -- any error of the student's is reported, not hidden
-        raise CheckFailed(what, *_describe(err, student_line(fn, err))) from err
+        operation = failed_operation(err)
+        kind = type(operation).__name__ if operation is not None else None
+        raise CheckFailed(what, *_describe(err, student_line(fn, err)), operation=kind) from err
     finally:
         if filtering:
             keras.config.enable_traceback_filtering()
@@ -118,6 +136,8 @@ def keras_named(name: str, kind: str) -> bool:
 
 def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
     """Call ``fn(keras.Input(input_shape), *args, **kwargs)`` and wrap its output in a model."""
+    if isinstance(fn, RemoteFunction):
+        return fn.answer("build_model", what, input_shape, *args, **kwargs)
     inputs = keras.Input(input_shape)
     outputs = call_student(what, fn, inputs, *args, **kwargs)
     if outputs is None:
@@ -149,16 +169,17 @@ def with_hints(what: str, hints: dict, call, *args, **kwargs):
     try:
         return call(what, *args, **kwargs)
     except CheckFailed as failure:
-        operation = failed_operation(failure.__cause__) if failure.__cause__ is not None else None
-        hint = hints.get(type(operation).__name__) if operation is not None else None
+        hint = hints.get(failure.operation)
         if hint is None:
             raise
-        raise CheckFailed(failure.what, failure.problem, hint) from failure.__cause__
+        raise CheckFailed(failure.what, failure.problem, hint, failure.operation) from failure.__cause__
 
 
 def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
     """Call a student's function that builds a whole model, e.g. ``LeNet5(input_shape=(28, 28, 3))``;
     check that it returned a ``keras.Model``."""
+    if isinstance(fn, RemoteFunction):
+        return fn.answer("call_model_function", what, *args, **kwargs)
     model = call_student(what, fn, *args, **kwargs)
     if not isinstance(model, keras.Model):
         raise CheckFailed(

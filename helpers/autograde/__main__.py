@@ -1,0 +1,66 @@
+"""Grade every submission of one assignment of an nbgrader course, in parallel and in a sandbox:
+
+    python -m helpers.autograde COURSE ASSIGNMENT [--jobs N] [--force]
+
+then nbgrader's own ``generate_feedback`` and ``export`` in COURSE, as after ``nbgrader autograde``.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from helpers.autograde import grade, sandbox
+
+
+def jobs(text: str) -> int:
+    if text == "auto":
+        return os.cpu_count() or 1
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of submissions at a time, or auto, not {text!r}")
+    return int(text)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.autograde", description=__doc__.split("\n\n")[0])
+    parser.add_argument("course", type=Path, help="the nbgrader course folder (make release makes it)")
+    parser.add_argument("assignment", help="the assignment, e.g. 04_one_by_one_convolutions")
+    parser.add_argument(
+        "--jobs", type=jobs, default="auto", help="submissions graded at a time (default: one per core)"
+    )
+    parser.add_argument("--force", action="store_true", help="grade again the submissions graded since they changed")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=grade.Settings.timeout,
+        help="seconds for all the cells of one submission (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--call-timeout",
+        type=float,
+        default=grade.Settings.call_timeout,
+        help="seconds for each call of a student's function by a check (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="run students' code without bubblewrap: only for code you trust"
+    )
+    args = parser.parse_args(argv)
+    missing = None if args.no_sandbox else sandbox.available()
+    if missing:
+        print(
+            f"python -m helpers.autograde: {missing} (--no-sandbox grades without it, for code you trust)",
+            file=sys.stderr,
+        )
+        return 2
+    settings = grade.Settings(timeout=args.timeout, call_timeout=args.call_timeout, sandboxed=not args.no_sandbox)
+    course = grade.Course(args.course.resolve(), args.assignment)
+    try:
+        grade.grade_class(course, args.jobs, settings, force=args.force)
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to grade the rest", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

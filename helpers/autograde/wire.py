@@ -1,0 +1,210 @@
+"""What crosses between the grader and a submission's worker: plain data only, never pickles or objects.
+
+A message is a JSON header and, when it carries arrays, one ``.npz`` file (read with ``allow_pickle=False``),
+each prefixed by its length. A value in a header is JSON, or one of these tagged forms:
+
+- ``{"array": key}``: an array of the npz (``"tensor": true``: the worker passes it on as a backend tensor);
+- ``{"tuple": [...]}``, ``{"list": [...]}``, ``{"dict": {...}}``;
+- ``{"input": shape}``: a ``keras.Input`` of that shape, for a function that builds layers;
+- ``{"layer_class": name}``: a class of ``keras.layers``, e.g. ``pool_layer=layers.MaxPooling2D``;
+- ``{"initializer": config}``: a function that makes a Keras initializer, e.g. ``initializer=glorot_uniform``;
+- ``{"model": json, "weights": [keys]}``: a Keras model, as Keras's own config and its weights;
+- ``{"object": type name}``: anything else a student's function returned, for the check's message.
+
+A model comes back through ``keras.models.model_from_json`` in safe mode, after ``check_model_config`` has
+refused anything but Keras's own layers, operations and initializers.
+"""
+
+import io
+import json
+import re
+import struct
+
+import keras
+import numpy as np
+
+HEADER_LIMIT = 16 * 2**20
+ARRAYS_LIMIT = 512 * 2**20  # ResNet-50's weights at 64x64 are about 100 MB
+LAYER_LIMIT = 2000  # ResNet-50 has 177 layers; a model far larger is a loop gone wrong, not worth building
+KERAS_MODULES = re.compile(r"keras(\.\w+)*")  # Keras's own layers, operations, activations, initializers
+FUNCTION_MODULES = re.compile(r"keras(\.src)?\.activations(\.\w+)*")  # functions only as activations
+
+
+READABLE_HINT = "build it from Keras's own layers and keras.ops, as the course does."
+
+
+class WireError(ValueError):
+    """A message that is not what the protocol allows: too large, malformed, or naming code."""
+
+
+def send(stream, header: dict, arrays: dict | None = None) -> None:
+    body = json.dumps(header).encode()
+    blob = b""
+    if arrays:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        blob = buffer.getvalue()
+    stream.write(struct.pack(">QQ", len(body), len(blob)) + body + blob)
+    stream.flush()
+
+
+def receive(stream) -> tuple[dict, dict]:
+    """(header, arrays); EOFError when the other side has gone, WireError when it broke the protocol."""
+    sizes = _read(stream, 16)
+    header_size, blob_size = struct.unpack(">QQ", sizes)
+    if header_size > HEADER_LIMIT or blob_size > ARRAYS_LIMIT:
+        raise WireError(f"a message of {header_size + blob_size:,} bytes, over the limit")
+    try:
+        header = json.loads(_read(stream, header_size))
+    except ValueError as err:
+        raise WireError(f"a header that is not JSON: {err}") from None
+    if not isinstance(header, dict):
+        raise WireError("a header that is not a JSON object")
+    arrays = {}
+    if blob_size:
+        try:
+            with np.load(io.BytesIO(_read(stream, blob_size)), allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except (ValueError, OSError) as err:
+            raise WireError(f"arrays that are not a plain npz file: {err}") from None
+    return header, arrays
+
+
+def _read(stream, size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("the other side closed the connection")
+    return data
+
+
+class Encoder:
+    """Turns values into header JSON, collecting their arrays for the npz.
+
+    Args:
+        factories: encode a function that makes an initializer by calling it: the grader's arguments only, never
+            what a student's function returned.
+    """
+
+    def __init__(self, factories: bool = False):
+        self.arrays: dict[str, np.ndarray] = {}
+        self.factories = factories
+
+    def _array(self, value) -> str:
+        key = f"a{len(self.arrays)}"
+        self.arrays[key] = np.asarray(keras.ops.convert_to_numpy(value))
+        return key
+
+    def encode(self, value):
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, (tuple, list)):
+            return {type(value).__name__: [self.encode(v) for v in value]}
+        if isinstance(value, dict) and all(type(k) is str for k in value):
+            return {"dict": {k: self.encode(v) for k, v in value.items()}}
+        if isinstance(value, keras.KerasTensor):
+            return {"input": list(value.shape[1:]), "dtype": value.dtype}
+        if isinstance(value, type) and issubclass(value, keras.layers.Layer):
+            return {"layer_class": value.__name__}
+        if isinstance(value, keras.Model):
+            return {"model": value.to_json(), "weights": [self._array(w) for w in value.get_weights()]}
+        if isinstance(value, (np.ndarray, np.generic)) or keras.ops.is_tensor(value):
+            return {"array": self._array(value), "tensor": keras.ops.is_tensor(value)}
+        if self.factories and callable(value):  # e.g. initializer=glorot_uniform, as the course's blocks take
+            made = value()
+            if isinstance(made, keras.initializers.Initializer):
+                return {"initializer": keras.initializers.serialize(made)}
+        return {"object": type(value).__name__}
+
+
+def decode(value, arrays: dict, make_input=keras.Input):
+    """The value a header describes. ``make_input`` makes what ``{"input": ...}`` stands for."""
+    if not isinstance(value, dict):
+        if isinstance(value, list):
+            raise WireError("a bare JSON list")
+        return value
+    if len(value) == 1 and ("tuple" in value or "list" in value):
+        items = [decode(v, arrays, make_input) for v in next(iter(value.values()))]
+        return tuple(items) if "tuple" in value else items
+    if "dict" in value:
+        return {str(k): decode(v, arrays, make_input) for k, v in value["dict"].items()}
+    if "array" in value:
+        array = _lookup(arrays, value["array"])
+        if array.ndim == 0:
+            return array[()]  # a NumPy scalar, as np.int64 from a NumPy computation
+        return keras.ops.convert_to_tensor(array) if value.get("tensor") else array
+    if "input" in value:
+        return make_input(tuple(value["input"]), value.get("dtype"))
+    if "layer_class" in value:
+        layer = getattr(keras.layers, str(value["layer_class"]), None)
+        if not (isinstance(layer, type) and issubclass(layer, keras.layers.Layer)):
+            raise WireError(f"no Keras layer is called {value['layer_class']!r}")
+        return layer
+    if "initializer" in value:
+        check_model_config(value["initializer"])
+        return InitializerFactory(value["initializer"])
+    if "model" in value:
+        return load_model(value, arrays)
+    if "object" in value:
+        return Returned(str(value["object"]))()
+    raise WireError(f"an unknown value: {sorted(value)}")
+
+
+def _lookup(arrays: dict, key) -> np.ndarray:
+    if key not in arrays:
+        raise WireError(f"array {key!r} is not in the message")
+    return arrays[key]
+
+
+class InitializerFactory:
+    """``initializer(seed=0)`` as the course's blocks call it, making the initializer the check passed.
+
+    Given to Keras uncalled (``kernel_initializer=initializer``), it is called with the kernel's shape: it
+    notes that in ``uncalled`` and fills the kernel all the same, so that the check can say so.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.uncalled = False
+
+    def __call__(self, seed=0, dtype=None, **kwargs):
+        made = keras.initializers.deserialize(self.config)
+        if isinstance(seed, (tuple, list)):
+            self.uncalled = True
+            return made(seed, dtype=dtype)
+        return made
+
+
+def Returned(name: str) -> type:
+    """A stand-in class named as the type a student's function returned, e.g. ``dict``."""
+    return type(re.sub(r"\W", "_", name)[:60] or "object", (), {})
+
+
+def check_model_config(config) -> None:
+    """WireError unless every object the config names is one of Keras's own layers, operations, initializers."""
+    stack, layers = [config], 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if "class_name" in item:
+                module, name = item.get("module"), item.get("class_name")
+                own = module is None or (isinstance(module, str) and KERAS_MODULES.fullmatch(module))
+                function = name == "function" and not FUNCTION_MODULES.fullmatch(str(module))
+                if not own or function or name == "__lambda__" or item.get("registered_name") not in (None, name):
+                    raise WireError(f"the model names {module}.{name}, which is not one of Keras's own layers")
+                layers += module == "keras.layers"
+            stack.extend(item.values())
+    if layers > LAYER_LIMIT:
+        raise WireError(f"a model of {layers:,} layers, more than the {LAYER_LIMIT:,} a check builds")
+
+
+def load_model(value: dict, arrays: dict) -> keras.Model:
+    try:
+        config = json.loads(value["model"])
+    except (TypeError, ValueError):
+        raise WireError("a model whose config is not JSON") from None
+    check_model_config(config)
+    model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    model.set_weights([_lookup(arrays, key) for key in value.get("weights", [])])
+    return model

@@ -1,0 +1,132 @@
+"""The untrusted half of grading: runs one submission's cells, then answers the checks' calls with plain data.
+
+It runs in the sandbox (``helpers.autograde.sandbox``), started by the grader as ``python -m
+helpers.autograde.worker``, and decides nothing: whatever the student's code does to this process, the grader
+judges what comes back. Requests arrive on stdin and answers leave on the file descriptor its argument names,
+in the messages of ``helpers.autograde.wire``; the student's own output goes to stdout and stderr, which the
+grader caps.
+"""
+
+import os
+import sys
+import traceback
+
+import keras
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+from helpers.autograde import wire
+from helpers.checks import core
+
+KINDS = {
+    "call_student": core.call_student,
+    "build_model": core.build_model,
+    "call_model_function": core.call_model_function,
+}
+SHOWN = ("text/plain",)  # what the feedback keeps of a cell's rich outputs
+
+
+def run_cells(shell: InteractiveShell, cells: list[dict], limit: int) -> list[dict]:
+    """Run each cell as Jupyter would; what each printed and showed, each text cut to ``limit`` characters."""
+    ran = []
+    for cell in cells:
+        with capture_output() as captured:
+            result = shell.run_cell(cell["source"], store_history=True)
+        outputs = [
+            {"name": name, "text": text[:limit]}
+            for name, text in (("stdout", captured.stdout), ("stderr", captured.stderr))
+            if text
+        ]
+        for output in captured.outputs:
+            data = {kind: str(value)[:limit] for kind, value in output.data.items() if kind in SHOWN}
+            if data:
+                outputs.append({"data": data})
+        error = result.error_in_exec or result.error_before_exec
+        ran.append(
+            {
+                "index": cell["index"],
+                "outputs": outputs,
+                "error": f"{type(error).__name__}: {error}"[:limit] if error is not None else None,
+            }
+        )
+    return ran
+
+
+def answer(namespace: dict, request: dict, arrays: dict) -> tuple[dict, dict]:
+    """Call the student's function as the request asks; (header, arrays) of the answer."""
+    what, name = str(request.get("what", "")), str(request.get("name", ""))
+    kind = KINDS.get(request.get("kind"))
+    fn = namespace.get(name)
+    if kind is None:
+        return {"refused": f"no such request: {request.get('kind')!r}"}, {}
+    if fn is None:
+        return _failed(core.CheckFailed(what, f"`{name}` is not defined.", "run the cell that defines it.")), {}
+    inputs = []
+
+    def make_input(shape, dtype):
+        inputs.append(keras.Input(shape, dtype=dtype))
+        return inputs[-1]
+
+    args = wire.decode(request.get("args", {"list": []}), arrays, make_input)
+    kwargs = wire.decode(request.get("kwargs", {"dict": {}}), arrays, make_input)
+    try:
+        result = kind(what, fn, *args, **kwargs)
+        if isinstance(result, keras.KerasTensor):  # a call on keras.Input, as a hidden test makes: its graph
+            result = keras.Model(inputs[0] if len(inputs) == 1 else inputs, result)
+    except core.CheckFailed as failure:
+        return _failed(failure), {}
+    except Exception as err:  # noqa: BLE001 -- e.g. an output Keras cannot make a model of
+        return _failed(core.CheckFailed(what, f"returned a tensor that cannot be graded: {err}".splitlines()[0])), {}
+    factories = [*enumerate(args), *kwargs.items()]
+    uncalled = [key for key, value in factories if isinstance(value, wire.InitializerFactory) and value.uncalled]
+    if isinstance(result, keras.Model):
+        _made_serialisable(result)
+    encoder = wire.Encoder()
+    try:
+        header = {"value": encoder.encode(result), "uncalled": uncalled}
+    except Exception as err:  # noqa: BLE001 -- e.g. a layer of the student's own class
+        problem = f"returned a model that cannot be graded: {str(err).splitlines()[0] if str(err) else err!r}"
+        return _failed(core.CheckFailed(what, problem, wire.READABLE_HINT)), {}
+    return header, encoder.arrays
+
+
+def _failed(failure: core.CheckFailed) -> dict:
+    return {
+        "failed": {
+            "what": failure.what,
+            "problem": failure.problem,
+            "hint": failure.hint,
+            "operation": failure.operation,
+        }
+    }
+
+
+def _made_serialisable(model: keras.Model) -> None:
+    """An initializer factory given to a layer uncalled fills its kernel, but has no Keras config: the layer gets
+    the initializer the factory makes, for its config only (its weights are already drawn)."""
+    for layer in model.layers:
+        for attribute in ("kernel_initializer", "bias_initializer", "depthwise_initializer"):
+            value = getattr(layer, attribute, None)
+            if isinstance(value, wire.InitializerFactory):
+                setattr(layer, attribute, keras.initializers.deserialize(value.config))
+
+
+def main() -> int:
+    requests, answers = sys.stdin.buffer, os.fdopen(int(sys.argv[1]), "wb")
+    plan, _ = wire.receive(requests)
+    shell = InteractiveShell.instance()
+    wire.send(answers, {"ran": run_cells(shell, plan["cells"], int(plan["output_limit"]))})
+    while True:
+        try:
+            request, arrays = wire.receive(requests)
+        except EOFError:
+            return 0
+        try:
+            header, blobs = answer(shell.user_ns, request, arrays)
+        except Exception:  # noqa: BLE001 -- a request this worker cannot read: say so, and go on
+            header, blobs = {"refused": traceback.format_exc(limit=2)[-2000:]}, {}
+        wire.send(answers, header, blobs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

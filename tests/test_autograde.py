@@ -1,0 +1,131 @@
+"""Grading decides as the checks do: every check, run in the grader on a student's function that lives in a
+worker process, says exactly what it says in the student's own kernel.
+
+For each notebook, one worker holds the notebook's solutions, each correct alternative and each typical
+mistake of the check tests (``tests/test_checks_*.py``), and a stub; each check then judges every one of them
+twice, here on the function itself and through the worker, and the two outcomes (passed, or the failure's
+call, problem and hint) must be the same. The sandbox and nbgrader are tested end to end in
+``test_nbgrader_course.py``; this test runs the worker as a plain process so that it runs everywhere.
+"""
+
+import contextlib
+import io
+
+import pytest
+import test_checks_classic_networks
+import test_checks_inception
+import test_checks_one_by_one_convolutions
+import test_checks_residual_blocks
+import test_checks_why_residuals_work
+from exercise_checks import NOTEBOOKS, solution
+
+from helpers.autograde import remote, sandbox, wire
+from helpers.checks.core import CheckFailed
+
+MODULES = {
+    module.NOTEBOOK: module
+    for module in (
+        test_checks_classic_networks,
+        test_checks_residual_blocks,
+        test_checks_why_residuals_work,
+        test_checks_one_by_one_convolutions,
+        test_checks_inception,
+    )
+}
+STUB = "def stub(*args, **kwargs):\n    raise NotImplementedError()\n"
+
+
+def variants(module) -> list[tuple[str, str, object]]:
+    """(function name, what it is, edits) for the solution, its alternatives and its mistakes."""
+    rows = [(name, "the solution", ()) for name in module.CHECKS]
+    rows += [(name, style, edits) for name, style, edits in module.ALTERNATIVES]
+    rows += [(name, mistake, edits) for name, mistake, edits, _, _ in module.MISTAKES]
+    return rows
+
+
+def outcome(check, function) -> tuple:
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            check(function)
+    except CheckFailed as failure:
+        return ("failed", failure.what, failure.problem, failure.hint)
+    return ("passed", printed.getvalue())
+
+
+# 04 and 05 take seconds and carry every kind of value (arrays, backend tensors, models, counts): every pass. The
+# larger models of 01-03 add minutes: the first pass (TensorFlow, the grader's default backend).
+SCOPED = [pytest.param(nb, marks=() if nb.startswith(("04", "05")) else pytest.mark.once) for nb in MODULES]
+
+
+@pytest.mark.parametrize("notebook", SCOPED)
+def test_a_check_decides_the_same_in_the_grader_as_in_the_notebook(notebook, tmp_path):
+    module = MODULES[notebook]
+    rows = variants(module)
+    lines = ["from helpers.exercises import load_functions", STUB]
+    for i, (name, _, edits) in enumerate(rows):
+        replace = edits if isinstance(edits, dict) else ({name: list(edits)} if edits else None)
+        # The same file under a path of its own ("notebooks/././x.ipynb"): a traceback quotes each variant's line
+        # from the source its functions were compiled from (linecache keys them by that path).
+        path = f"{NOTEBOOKS}{'/.' * (i + 1)}/{notebook}"
+        lines.append(f"variant_{i} = load_functions({path!r}, replace={replace!r})[{name!r}]")
+    worker = remote.Worker(tmp_path / "work", sandbox.Limits(), sandboxed=False)
+    ran = worker.start([{"index": 0, "source": "\n".join(lines)}], timeout=600, output_limit=10_000)
+    assert ran[0]["error"] is None, ran[0]
+    differ = []
+    try:
+        for i, (name, what, edits) in enumerate(rows):
+            check = module.CHECKS[name]
+            local = outcome(check, solution(notebook, name, edits))
+            graded = outcome(check, remote.StudentFunction(f"variant_{i}", worker, timeout=300))
+            if local != graded:
+                differ.append(f"{name}, {what}:\n  in the notebook: {local}\n  in the grader:   {graded}")
+        for name, check in module.CHECKS.items():
+            unsolved = outcome(check, remote.StudentFunction("stub", worker, timeout=60))
+            if unsolved[2] != "still raises NotImplementedError.":
+                differ.append(f"{name}: the stub is not reported as unsolved")
+    finally:
+        worker.stop()
+    assert not differ, "\n".join(differ)
+
+
+def test_a_model_naming_other_code_is_refused():
+    for config in (
+        {"module": "os", "class_name": "system", "config": {}},
+        {"module": "keras.layers", "class_name": "Lambda", "registered_name": "my>Lambda", "config": {}},
+        {"module": "keras.src.utils", "class_name": "function", "config": "eval"},
+        {"layers": [{"module": "keras.layers", "class_name": "Dense"}] * (wire.LAYER_LIMIT + 1)},
+    ):
+        with pytest.raises(wire.WireError):
+            wire.check_model_config(config)
+    wire.check_model_config({"module": "keras.layers", "class_name": "Conv2D", "config": {"filters": 2}})
+
+
+def test_a_message_over_the_limit_or_not_json_is_refused():
+    header = io.BytesIO()
+    wire.send(header, {"value": 1})
+    assert wire.receive(io.BytesIO(header.getvalue())) == ({"value": 1}, {})
+    for broken in (
+        (wire.HEADER_LIMIT + 1).to_bytes(8, "big") + bytes(8),
+        (3).to_bytes(8, "big") + bytes(8) + b"{{{",
+        (2).to_bytes(8, "big") + bytes(8) + b"[]",
+    ):
+        with pytest.raises(wire.WireError):
+            wire.receive(io.BytesIO(broken))
+    with pytest.raises(EOFError):
+        wire.receive(io.BytesIO(header.getvalue()[:20]))
+
+
+def test_only_plain_values_come_back():
+    class Always(int):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = int.__hash__
+
+    encoder = wire.Encoder()
+    encoded = encoder.encode({"count": Always(3), "exact": 3, "shape": (1, 2)})
+    value = wire.decode(encoded, encoder.arrays)
+    assert value["exact"] == 3 and type(value["exact"]) is int and value["shape"] == (1, 2)
+    assert type(value["count"]).__name__ == "Always" and not isinstance(value["count"], int)
+    assert value["count"] != 3
