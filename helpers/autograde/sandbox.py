@@ -73,6 +73,9 @@ def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str])
         "--new-session",
         "--clearenv",
     ]
+    # The private /tmp first: the course's own paths may lie under /tmp (a clone there), and are bound into it.
+    bwrap += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs", "/tmp"]
+    bwrap += ["--perms", "01777", "--tmpfs", "/dev/shm"]
     for name in ("/lib", "/lib64", "/bin", "/sbin"):  # merged-/usr systems link these into /usr
         path = Path(name)
         if path.is_symlink():
@@ -81,20 +84,6 @@ def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str])
             bwrap += ["--ro-bind", name, name]
     for path in read_only_paths():
         bwrap += _parents(path) + ["--ro-bind", str(path), str(path)]
-    bwrap += [
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--perms",
-        "01777",
-        "--tmpfs",
-        "/tmp",
-        "--perms",
-        "01777",
-        "--tmpfs",
-        "/dev/shm",
-    ]
     bwrap += _parents(scratch) + ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
     for key, value in env.items():
         bwrap += ["--setenv", key, value]
