@@ -1,15 +1,16 @@
 """Time grading a class with ``python -m helpers.autograde`` (make grade), on this machine.
 
-    .venv/bin/python benchmarks/grading_time.py                   # every notebook, 4 students each
+    .venv/bin/python benchmarks/grading_time.py                   # every notebook, 2 students each
     .venv/bin/python benchmarks/grading_time.py 04 05 --students 2  # those whose names start so
 
 For each notebook it builds a course in a temporary folder (``helpers.nbgrader_course``), releases the
 notebook with ``nbgrader generate_assignment``, hands in the reference submission (``answered``: every
-exercise solved) for each student, and grades the class with one job, then again (``--force``) with two. It
+exercise solved) for each student, and grades the class with one job, then again (``--force``) with two.
+Then the same submissions without their ``skip-grading`` tags, so that every cell runs, with two jobs. It
 checks full marks every time, prints a table for the README and writes benchmarks/grading_time.json:
 
 - per submission: the grader's own measure, from starting the sandboxed worker to the last check (mean);
-- per class: the wall clock of the command, and submissions per hour at that rate.
+- per class: the wall clock of the command (the grader's start included), and submissions per hour at that rate.
 """
 
 import argparse
@@ -60,13 +61,16 @@ def grade(course: Path, path: Path, students: list[str], jobs: int) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("prefixes", nargs="*", help="only the notebooks whose names start so")
-    parser.add_argument("--students", type=int, default=4, help="submissions per notebook (default: %(default)s)")
+    parser.add_argument("--students", type=int, default=2, help="submissions per notebook (default: %(default)s)")
     args = parser.parse_args(argv)
     notebooks = [p for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if p.name.startswith(tuple(args.prefixes))]
     students = [f"student{i}" for i in range(1, args.students + 1)]
     results = {}
-    print("| notebook | per submission, 1 job | class, 1 job | per submission, 2 jobs | class, 2 jobs |")
-    print("|---|---|---|---|---|")
+    print(
+        "| notebook | per submission, 1 job | class, 1 job | per submission, 2 jobs | class, 2 jobs "
+        "| every cell: per submission, 2 jobs | every cell: class, 2 jobs |"
+    )
+    print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp)
         handed_out = {path.name for path in nbgrader_course.init_course(course)[0]}  # notebooks with exercises
@@ -79,10 +83,17 @@ def main(argv=None) -> int:
                 folder.mkdir(parents=True)
                 nbformat.write(answered, folder / path.name)
             results[path.stem] = {f"jobs_{jobs}": grade(course, path, students, jobs) for jobs in (1, 2)}
-            one, two = results[path.stem]["jobs_1"], results[path.stem]["jobs_2"]
+            for cell in answered.cells:
+                tags = cell.get("metadata", {}).get("tags", [])
+                if grading.SKIP_TAG in tags:
+                    tags.remove(grading.SKIP_TAG)
+            for student in students:
+                nbformat.write(answered, course / "submitted" / student / path.stem / path.name)
+            results[path.stem]["jobs_2_every_cell"] = grade(course, path, students, 2)
+            one, two, every = (results[path.stem][key] for key in ("jobs_1", "jobs_2", "jobs_2_every_cell"))
             print(
                 f"| `{path.stem}` | {one['per_submission_s']} s | {one['class_s']} s | {two['per_submission_s']} s "
-                f"| {two['class_s']} s |",
+                f"| {two['class_s']} s | {every['per_submission_s']} s | {every['class_s']} s |",
                 flush=True,
             )
     results["students"] = args.students

@@ -9,6 +9,10 @@ An exercise is three cells of a solution notebook, in this order:
   Lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` in it are graded but not
   shown to students.
 
+A code cell tagged ``skip-grading`` (``SKIP_TAG``) is not run when a submission is graded: the lesson's
+training runs and their plots, which no exercise function and no check uses. The grading tests run every
+solution notebook's other cells without them, so a tag on a cell that something needs fails there.
+
 ``mark()`` gives those cells nbgrader's metadata (a locked description, a solution cell, a locked
 autograded test cell worth P points) and takes it off every other cell. The heading is the one place
 that states the points; after editing a notebook, run ``python -m helpers.exercises --mark``.
@@ -21,6 +25,7 @@ import nbformat
 
 SCHEMA_VERSION = 3  # nbgrader's cell metadata schema
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+SKIP_TAG = "skip-grading"
 HEADING = re.compile(r"^### Exercise (?P<number>\d+) · `(?P<name>\w+)` \((?P<points>\d+) points?\)\s*$", re.M)
 LOOSE_HEADING = re.compile(r"^#+ Exercise\b.*$", re.M)
 

@@ -1,16 +1,19 @@
 """Grading decides as the checks do: every check, run in the grader on a student's function that lives in a
 worker process, says exactly what it says in the student's own kernel.
 
-For each notebook, one worker holds the notebook's solutions, each correct alternative and each typical
-mistake of the check tests (``tests/test_checks_*.py``), and a stub; each check then judges every one of them
-twice, here on the function itself and through the worker, and the two outcomes (passed, or the failure's
-call, problem and hint) must be the same. The sandbox and nbgrader are tested end to end in
+For each notebook, one worker runs the solution notebook's cells as grading runs a submission (the check cells
+and those tagged ``skip-grading`` left out: each of the others must run without an error), then holds each
+correct alternative and each typical mistake of the check tests (``tests/test_checks_*.py``), and a stub.
+Each check then judges every one of them twice, here on the function alone and through the worker, and the
+two outcomes (passed, or the failure's call, problem and hint) must be the same: the skipped cells change no
+verdict. The sandbox and nbgrader are tested end to end in
 ``test_nbgrader_course.py``; this test runs the worker as a plain process so that it runs everywhere.
 """
 
 import contextlib
 import io
 
+import nbformat
 import pytest
 import test_checks_classic_networks
 import test_checks_inception
@@ -19,7 +22,7 @@ import test_checks_residual_blocks
 import test_checks_why_residuals_work
 from exercise_checks import NOTEBOOKS, solution
 
-from helpers.autograde import remote, sandbox, wire
+from helpers.autograde import grade, remote, sandbox, wire
 from helpers.checks.core import CheckFailed
 
 MODULES = {
@@ -69,9 +72,11 @@ def test_a_check_decides_the_same_in_the_grader_as_in_the_notebook(notebook, tmp
         # from the source its functions were compiled from (linecache keys them by that path).
         path = f"{NOTEBOOKS}{'/.' * (i + 1)}/{notebook}"
         lines.append(f"variant_{i} = load_functions({path!r}, replace={replace!r})[{name!r}]")
+    as_graded = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    cells = [*grade.cells_to_run(as_graded, as_graded), {"index": len(as_graded.cells), "source": "\n".join(lines)}]
     worker = remote.Worker(tmp_path / "work", sandbox.Limits(), sandboxed=False)
-    ran = worker.start([{"index": 0, "source": "\n".join(lines)}], timeout=600, output_limit=10_000)
-    assert ran[0]["error"] is None, ran[0]
+    ran = worker.start(cells, timeout=900, output_limit=10_000)
+    assert [(entry["index"], entry["error"]) for entry in ran if entry["error"]] == []
     differ = []
     try:
         for i, (name, what, edits) in enumerate(rows):

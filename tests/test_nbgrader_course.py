@@ -23,6 +23,7 @@ import hashlib
 import html
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -413,46 +414,16 @@ def test_an_unchanged_submission_is_not_graded_again(graded, tmp_path):
     assert again.stdout.splitlines() == [f"{NB04}: 0 to grade, {len(ATTACKS) + 9} unchanged since graded, 2 at a time"]
 
 
-def test_one_job_grades_as_two(tmp_path, listener):
+def test_one_job_grades_as_two(graded, tmp_path, listener):
+    """The same submissions, handed in to a second course and graded one at a time, score as the class did."""
+    class_course, _, _ = graded
     course = make_course(tmp_path)
-    hand_in(course, "alice", NB04)
-    hand_in(course, "bob", NB04, mistakes=tuple(MISTAKES))
-    hand_in(course, "carol", NB04, unsolved=("pointwise_conv",))
-    fill = {"course": course, "root": ROOT, "nb": NB04, "port": listener[0], "sleeper": SLEEPER}
-    for attack in ("patch_checks", "kill_grader"):
-        where, code = ATTACKS[attack]
-        hand_in(course, f"attack_{attack}", NB04, cells={where: code.format(**fill)}, answered=False)
-    got = {}
-    for jobs in ("1", "2"):
-        result = run(course, "helpers.autograde", ".", NB04, "--jobs", jobs, "--force", *OPTIONS[NB04])
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert nbgrader(course, "export", "--exporter", "helpers.nbgrader_course.ExerciseCsvExport",
-                        "--to", "exercises.csv").returncode == 0
-        got[jobs] = scores(course)
-    assert got["1"] == got["2"]
-    assert got["1"][("alice", NB04)] == {"pointwise_conv": 2.0, "bottleneck": 2.0, "conv_multiplications": 1.0}
-
-
-def test_init_course_never_overwrites_a_changed_file(tmp_path):
-    solutions = tmp_path / "notebooks"
-    solutions.mkdir()
-    graded = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("### Exercise 1 · `f` (1 point)"),
-        nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"),
-        nbformat.v4.new_code_cell("check_f(f)"),
-    ])
-    nbformat.write(graded, solutions / "a.ipynb")
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Read me")]), solutions / "b.ipynb")
-    course = tmp_path / "course"
-    written, kept = nbgrader_course.init_course(course, solutions)
-    # b.ipynb has no exercises: nothing to hand out
-    assert sorted(p.relative_to(course).as_posix() for p in written) == ["nbgrader_config.py", "source/a/a.ipynb"]
-    assert f"c.CourseDirectory.root = {str(course.resolve())!r}" in (course / "nbgrader_config.py").read_text()
-    assert "c.Execute.timeout = 300" in (course / "nbgrader_config.py").read_text()
-    assert nbgrader_course.init_course(course, solutions) == ([], [])
-    (course / "source" / "a" / "a.ipynb").write_text('{"mine": 1}')
-    assert nbgrader_course.init_course(course, solutions) == ([], [course.resolve() / "source" / "a" / "a.ipynb"])
-    assert (course / "source" / "a" / "a.ipynb").read_text() == '{"mine": 1}'
-    assert nbgrader_course.init_course(course, solutions, force=True)[0] == [
-        course.resolve() / "source" / "a" / "a.ipynb"
-    ]
+    students = ("alice", "bob", "carol", "attack_patch_checks", "attack_kill_grader")
+    for student in students:
+        shutil.copytree(class_course / "submitted" / student / NB04, course / "submitted" / student / NB04)
+    result = run(course, "helpers.autograde", ".", NB04, "--jobs", "1", *OPTIONS[NB04])
+    assert result.returncode == 0, result.stderr[-3000:]
+    export = ["export", "--exporter", "helpers.nbgrader_course.ExerciseCsvExport", "--to", "exercises.csv"]
+    assert nbgrader(course, *export).returncode == 0
+    one_job, two_jobs = scores(course), scores(class_course)
+    assert {s: one_job[s, NB04] for s in students} == {s: two_jobs[s, NB04] for s in students}

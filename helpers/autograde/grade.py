@@ -81,24 +81,29 @@ def grade_submission(
     cells = cells_to_run(submitted, source)
     worker = remote.Worker(scratch, settings.limits, settings.sandboxed)
     stopped = _start(worker, cells, settings, result)
-    restarts = settings.restarts
-    for ex in exercises:
-        grade_id = f"check_{ex.name}"
-        # A worker that stopped while answering a check starts again for the next ones, unless its cells were
-        # what stopped it: they would only stop it again.
-        if not worker.alive and stopped is None and restarts > 0:
-            restarts -= 1
-            stopped = _start(worker, cells, settings, result, again=True)
-        if not worker.alive:
-            result.scores[grade_id], result.outputs[grade_id] = 0, f"✘ not graded: {stopped or 'its process stopped'}"
-            continue
-        functions = {
-            other.name: remote.StudentFunction(other.name, worker, settings.call_timeout) for other in exercises
-        }
-        result.scores[grade_id], result.outputs[grade_id] = run_check(
-            source.cells[ex.check].source, source, functions, ex.points
-        )
-    worker.stop()
+    try:
+        restarts = settings.restarts
+        for ex in exercises:
+            grade_id = f"check_{ex.name}"
+            # A worker that stopped while answering a check starts again for the next ones, unless its cells were
+            # what stopped it: they would only stop it again.
+            if not worker.alive and stopped is None and restarts > 0:
+                restarts -= 1
+                stopped = _start(worker, cells, settings, result, again=True)
+            if not worker.alive:
+                result.scores[grade_id], result.outputs[grade_id] = (
+                    0,
+                    f"✘ not graded: {stopped or 'its process stopped'}",
+                )
+                continue
+            functions = {
+                other.name: remote.StudentFunction(other.name, worker, settings.call_timeout) for other in exercises
+            }
+            result.scores[grade_id], result.outputs[grade_id] = run_check(
+                source.cells[ex.check].source, source, functions, ex.points
+            )
+    finally:
+        worker.stop()
     result.seconds = time.monotonic() - started
     return result
 
@@ -125,8 +130,8 @@ def _read(submission: Path) -> nbformat.NotebookNode:
 
 
 def cells_to_run(submitted: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[dict]:
-    """The submission's code cells in order, each locked one as the instructor wrote it, the check cells left
-    out (they run in the grader)."""
+    """The submission's code cells in order, each locked one as the instructor wrote it; left out: the check
+    cells (they run in the grader) and the cells tagged ``grading.SKIP_TAG`` (training, which no check uses)."""
     locked = {
         cell.metadata.nbgrader.grade_id: cell
         for cell in source.cells
@@ -134,9 +139,11 @@ def cells_to_run(submitted: nbformat.NotebookNode, source: nbformat.NotebookNode
     }
     cells = []
     for index, cell in enumerate(submitted.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        original = locked.get(grade_id)
+        metadata = cell.get("metadata", {})
+        original = locked.get(metadata.get("nbgrader", {}).get("grade_id"))
         if cell.cell_type != "code" or (original is not None and original.metadata.nbgrader.get("grade")):
+            continue
+        if grading.SKIP_TAG in metadata.get("tags", []):
             continue
         cells.append({"index": index, "source": original.source if original is not None else str(cell.source)})
     return cells

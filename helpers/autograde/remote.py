@@ -14,6 +14,7 @@ from pathlib import Path
 
 import keras
 
+import helpers
 from helpers.autograde import sandbox, wire
 from helpers.checks import core
 
@@ -44,6 +45,7 @@ class Worker:
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "LANG": "C.UTF-8",
             "KERAS_BACKEND": keras.backend.backend(),
+            "PYTHONPATH": str(Path(helpers.__file__).resolve().parent.parent),  # the grader's own helpers
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         read, write = os.pipe()

@@ -53,7 +53,9 @@ def read_only_paths() -> list[Path]:
     """What the worker reads: the system, this Python and its packages, helpers, the course's data."""
     package = Path(helpers.__file__).resolve().parent
     paths = [Path(p) for p in ("/usr", "/etc", "/opt") if Path(p).is_dir()]
-    paths += [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package]
+    # Each under the name the worker is started by and under the one it resolves to (a venv may be a link).
+    paths += [path for prefix in (sys.base_prefix, sys.prefix) for path in (Path(prefix), Path(prefix).resolve())]
+    paths.append(package)
     data = package.parent / "data"
     if data.is_dir():
         paths.append(data)
