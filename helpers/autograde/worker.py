@@ -12,6 +12,7 @@ import sys
 import traceback
 
 import keras
+import matplotlib.pyplot as plt
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -114,6 +115,9 @@ def _made_serialisable(model: keras.Model) -> None:
 def main() -> int:
     requests, answers = sys.stdin.buffer, os.fdopen(int(sys.argv[1]), "wb")
     plan, _ = wire.receive(requests)
+    # Figures are drawn off screen. Chosen before the shell exists, as matplotlib < 3.9 asks an IPython shell for
+    # IPython < 9's backend2gui when it picks a backend.
+    plt.switch_backend("agg")
     shell = InteractiveShell.instance()
     wire.send(answers, {"ran": run_cells(shell, plan["cells"], int(plan["output_limit"]))})
     while True:
