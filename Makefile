@@ -63,7 +63,9 @@ test: instructor
 unit: instructor
 	$(PYTEST) tests -m "not once" $(PYTEST_ARGS)
 
+# Marks the solution notebooks (nbgrader metadata, Colab badge and first cell), then writes their exercise versions.
 exercises: instructor
+	$(BIN)/python -m helpers.exercises --mark
 	$(BIN)/python -m helpers.exercises
 
 # An instructor's two commands (README, "For instructors"). COURSE is the nbgrader course folder, ASSIGNMENT a

@@ -30,14 +30,17 @@ SCOPES = {
     "test_costs": "versions",
     "test_datasets": "versions",
     "test_errors": "versions",
+    "test_colab": "once",
     "test_exercises": "once",
     "test_grading": "once",
     "test_lab": "once",
     "test_nbgrader_course": "once",
     "test_plots": "once",
+    "test_progress": "backend",
     "test_prose": "once",
     "test_scale": "once",
     "test_versions": "once",
+    "test_workspace": "once",
 }
 SCOPE_MARKERS = {"backend", "versions", "once"}
 

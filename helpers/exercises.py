@@ -13,7 +13,6 @@ check cells and exercise descriptions are made read-only. A banner on top tells 
     python -m helpers.exercises --mark    # set the nbgrader metadata of the solution notebooks
     python -m helpers.exercises           # write notebooks/exercises/*.ipynb
     python -m helpers.exercises --check   # exit 1 and name what is out of date
-    python -m helpers.exercises --work work   # copy the exercises a student does not have yet into work/
 
 Each exercise notebook records a fingerprint of the cells it was generated with. The generator refuses
 to overwrite (or delete) a notebook whose cells no longer match it, i.e. one someone has edited, names
@@ -28,13 +27,12 @@ import copy
 import hashlib
 import json
 import linecache
-import shutil
 import sys
 from pathlib import Path
 
 import nbformat
 
-from helpers import grading
+from helpers import colab, grading
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 BANNER_ID = "exercise-banner"
@@ -46,9 +44,10 @@ with your code, run the cell, then run the check cell below it (check cells are 
 To go on, solve it, or click the cell below it and use *Run → Run Selected Cell and All Below*
 (or run the cells one by one with Shift+Enter).
 
-Work on your own copy: `make course` copies every exercise notebook you do not have yet into `work/`,
-which `git pull` and regeneration never touch. (`notebooks/exercises/{name}` is generated from the
-solution notebook `notebooks/{name}` by `python -m helpers.exercises`; maintainers edit the solution.)"""
+Work on your own copy: `make course` keeps one in `work/`, named `{stem}_exercise.ipynb`, beside your copy of
+the tutorial. `git pull` never touches `work/`, and a new version of the course replaces your copy only while you
+have not changed its cells. (`notebooks/exercises/{name}` is generated from the solution notebook
+`notebooks/{name}` by `python -m helpers.exercises`; maintainers edit the solution.)"""
 
 
 class MarkerError(ValueError):
@@ -87,7 +86,9 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.Notebo
                 ) from None
     for cell in exercise.cells:
         cell.metadata.pop("execution", None)  # timestamps of the last run of the solution
-    exercise.cells.insert(0, nbformat.v4.new_markdown_cell(BANNER.format(name=name), id=BANNER_ID))
+    colab.stamp(exercise, f"notebooks/exercises/{name}", colab.repository())  # its badge opens the exercise
+    banner = BANNER.format(name=name, stem=Path(name).stem)
+    exercise.cells.insert(0, nbformat.v4.new_markdown_cell(banner, id=BANNER_ID))
     exercise.metadata[FINGERPRINT] = fingerprint(exercise)
     return exercise
 
@@ -101,7 +102,7 @@ def generate(notebooks_dir: Path = NOTEBOOKS) -> dict[Path, nbformat.NotebookNod
     return {out_dir / name: make_exercise(nb, name) for name, nb in solutions.items()}
 
 
-def _read(path: Path) -> nbformat.NotebookNode | None:
+def read_or_none(path: Path) -> nbformat.NotebookNode | None:
     """The notebook at ``path``, or None where it is not a readable notebook."""
     try:
         return nbformat.read(path, as_version=4)
@@ -111,7 +112,7 @@ def _read(path: Path) -> nbformat.NotebookNode | None:
 
 def edited(path: Path) -> bool:
     """True if the notebook at ``path`` holds anything the generator did not write (or is not a notebook)."""
-    nb = _read(path)
+    nb = read_or_none(path)
     return nb is None or nb.metadata.get(FINGERPRINT) != fingerprint(nb)
 
 
@@ -125,7 +126,7 @@ def _changes(notebooks_dir: Path) -> tuple[dict[Path, nbformat.NotebookNode], li
     wanted = generate(notebooks_dir)
     to_write = {}
     for path, nb in wanted.items():
-        found = _read(path) if path.exists() else None
+        found = read_or_none(path) if path.exists() else None
         if found is None or found.metadata.get(FINGERPRINT) != nb.metadata[FINGERPRINT]:
             to_write[path] = nb
     leftovers = sorted(set((notebooks_dir / "exercises").glob("*.ipynb")) - set(wanted))
@@ -144,20 +145,24 @@ def edited_names(notebooks_dir: Path = NOTEBOOKS) -> list[str]:
 
 
 def unmarked(notebooks_dir: Path = NOTEBOOKS) -> list[str]:
-    """Names of solution notebooks whose nbgrader metadata is missing or differs from their headings."""
-    return [
-        path.name
-        for path in sorted(notebooks_dir.glob("*.ipynb"))
-        if grading.mark(nbformat.read(path, as_version=4), path.name)
-    ]
+    """Names of solution notebooks whose nbgrader metadata differs from their headings, or whose Colab badge or
+    first cell's set-up is not the one the repository's address gives."""
+    paths = sorted(notebooks_dir.glob("*.ipynb"))
+    return [path.name for path in paths if _mark(nbformat.read(path, as_version=4), path)]
+
+
+def _mark(nb: nbformat.NotebookNode, path: Path) -> bool:
+    """Set a solution notebook's nbgrader metadata, Colab badge and first cell's set-up; True if any changed."""
+    marked = grading.mark(nb, path.name)
+    return colab.stamp(nb, f"notebooks/{path.name}", colab.repository()) or marked
 
 
 def mark_all(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
-    """Set the nbgrader metadata of every solution notebook; return the paths that changed."""
+    """Set the nbgrader metadata, Colab badge and set-up of every solution notebook; return the paths changed."""
     changed = []
     for path in sorted(notebooks_dir.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        if grading.mark(nb, path.name):
+        if _mark(nb, path):
             nbformat.write(nb, path)
             changed.append(path)
     return changed
@@ -184,18 +189,6 @@ def write_all(notebooks_dir: Path = NOTEBOOKS, force: bool = False) -> list[Path
     return list(to_write)
 
 
-def copy_to_work(work_dir: Path, exercises_dir: Path = NOTEBOOKS / "exercises") -> list[Path]:
-    """Copy each exercise notebook that ``work_dir`` does not have yet; never touch one that exists."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for source in sorted(exercises_dir.glob("*.ipynb")):
-        target = work_dir / source.name
-        if not target.exists():
-            shutil.copyfile(source, target)
-            copied.append(target)
-    return copied
-
-
 def load_functions(notebook: str | Path, replace: dict | None = None) -> dict:
     """Run a notebook's imports and function definitions, and nothing else; return the namespace.
 
@@ -211,16 +204,17 @@ def load_functions(notebook: str | Path, replace: dict | None = None) -> dict:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        code = grading.cell_python(cell.source)
         try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:  # IPython magics; they hold no definitions
+            tree = ast.parse(code)
+        except SyntaxError:  # a cell that is not Python even for IPython: it defines nothing
             continue
         for node in tree.body:
             if not isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
                 continue
             decorators = getattr(node, "decorator_list", [])  # the node's own segment starts at `def`/`class`
-            source = "".join(f"@{ast.get_source_segment(cell.source, d)}\n" for d in decorators)
-            source += ast.get_source_segment(cell.source, node)
+            source = "".join(f"@{ast.get_source_segment(code, d)}\n" for d in decorators)
+            source += ast.get_source_segment(code, node)
             for old, new in replace.pop(getattr(node, "name", None), []):
                 if old not in source:
                     raise ValueError(f"{old!r} is not in the source of {node.name} in {notebook}")
@@ -237,24 +231,19 @@ def main(argv=None, notebooks_dir: Path = NOTEBOOKS) -> int:
     parser = argparse.ArgumentParser(description="Make notebooks/exercises/ from the solution notebooks.")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--check", action="store_true", help="only report what is out of date; exit 1 if any")
-    action.add_argument("--mark", action="store_true", help="set the nbgrader metadata of the solution notebooks")
-    action.add_argument("--work", type=Path, metavar="DIR", help="copy the exercises DIR does not have yet into DIR")
+    action.add_argument(
+        "--mark", action="store_true", help="set the nbgrader metadata, Colab badge and set-up of the solutions"
+    )
     parser.add_argument("--force", action="store_true", help="overwrite exercise notebooks even if they were edited")
     args = parser.parse_args(argv)
     root = notebooks_dir.parent
     try:
-        if args.work:
-            copied = copy_to_work(args.work, notebooks_dir / "exercises")
-            for path in copied:
-                print(f"copied {path}")
-            print(f"{args.work}: {len(copied)} new exercise notebook(s); your existing notebooks were not touched.")
-            return 0
         if args.mark:
             for path in mark_all(notebooks_dir):
                 print(f"marked {path.relative_to(root)}")
             return 0
         if args.check:
-            problems = [f"nbgrader metadata out of date: notebooks/{name}" for name in unmarked(notebooks_dir)]
+            problems = [f"marks out of date: notebooks/{name}" for name in unmarked(notebooks_dir)]
             if not problems:  # exercises can only be made from marked notebooks
                 problems = [f"stale: notebooks/exercises/{name}" for name in stale(notebooks_dir)]
             for problem in problems:

@@ -129,3 +129,11 @@ def mark(nb: nbformat.NotebookNode, name: str = "notebook") -> bool:
 def points(nb: nbformat.NotebookNode, name: str = "notebook") -> dict[str, int]:
     """Points per exercise function, as the headings state them."""
     return {ex.name: ex.points for ex in find_exercises(nb, name)}
+
+
+def cell_python(source: str) -> str:
+    """A code cell's source as Python: IPython's own rewriting of its magics and shell escapes (``%pip``, ``!git``)
+    into calls, so that ``ast`` can read a cell that has them."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)

@@ -1,7 +1,8 @@
 """Open the course in JupyterLab, wherever you are: as root, on a machine without a screen, with your options.
 
-Your work lives in ``work/`` (git-ignored): each exercise notebook you do not have there yet is copied
-in first, and one you have is never touched. ``make course`` runs ``python -m helpers.lab``; options
+JupyterLab serves only your own folder, ``work/`` (git-ignored), brought up to date first by
+``helpers.workspace``: your copies of the tutorials and of the exercises. Where the course is already open,
+it says where instead of starting a second server. ``make course`` runs ``python -m helpers.lab``; options
 after it go to JupyterLab as they are::
 
     make course                          # opens a browser tab where there is a screen
@@ -14,10 +15,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from helpers.exercises import copy_to_work
+from helpers.workspace import WORK, sync
 
-ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "work"
+DEFAULT_PORT = 8888  # JupyterLab's
 
 
 def has_screen(environ=os.environ, platform: str = sys.platform) -> bool:
@@ -26,7 +26,7 @@ def has_screen(environ=os.environ, platform: str = sys.platform) -> bool:
 
 
 def lab_command(args: list[str], *, is_root: bool, screen: bool) -> list[str]:
-    """The ``jupyter lab`` command line for this machine: the whole course served, ``work/`` opened first.
+    """The ``jupyter lab`` command line for this machine, serving ``work/``.
 
     Arguments:
     args -- the user's own JupyterLab options, passed on unchanged
@@ -34,8 +34,7 @@ def lab_command(args: list[str], *, is_root: bool, screen: bool) -> list[str]:
     screen -- without one there is no browser to open, so JupyterLab is told not to try
     """
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
-    # The solution notebooks (the tutorials) stay one click away in notebooks/.
-    command = [jupyter, "lab", f"--ServerApp.root_dir={ROOT}", f"--LabApp.default_url=/lab/tree/{WORK.name}"]
+    command = [jupyter, "lab", f"--ServerApp.root_dir={WORK}"]
     if is_root and "--allow-root" not in args:
         command.append("--allow-root")
     if not screen and "--no-browser" not in args:
@@ -43,16 +42,47 @@ def lab_command(args: list[str], *, is_root: bool, screen: bool) -> list[str]:
     return command + args
 
 
+def port_of(args: list[str]) -> int:
+    """The port the user's JupyterLab options ask for (``--port=8890``, ``--port 8890``, ``--ServerApp.port=``)."""
+    for index, arg in enumerate(args):
+        name, _, value = arg.partition("=")
+        if name in ("--port", "--ServerApp.port"):
+            value = value or (args[index + 1] if index + 1 < len(args) else "")
+            if value.isdigit():
+                return int(value)
+    return DEFAULT_PORT
+
+
+def running_course() -> dict | None:
+    """The JupyterLab server already serving ``work/`` on this machine, as Jupyter lists it, if there is one."""
+    from jupyter_server.serverapp import list_running_servers
+
+    for server in list_running_servers():
+        if Path(server.get("root_dir", "")).expanduser().resolve() == WORK.resolve():
+            return server
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    copied = copy_to_work(WORK)
-    print(f"Your work: {WORK} ({len(copied)} exercise notebook(s) copied in; those you had are untouched).", flush=True)
+    for line in sync(WORK):
+        print(line, flush=True)
+    running = running_course()
+    if running:
+        print(
+            f"The course is already open: {running['url']}lab?token={running.get('token', '')} "
+            f"(server {running['pid']}). To stop it: Ctrl+C in its terminal, or jupyter server stop {running['port']}",
+            flush=True,
+        )
+        return
+    print(f"Your work: {WORK} (your copies of the tutorials and the exercises).", flush=True)
     screen = has_screen()
     command = lab_command(args, is_root=hasattr(os, "geteuid") and os.geteuid() == 0, screen=screen)
     if not screen:
+        port = port_of(args)
         print(
             "No screen here: open the http://127.0.0.1:... address that JupyterLab prints below in a browser. "
-            "From another computer, forward the port first (ssh -L 8888:127.0.0.1:8888 this-machine).",
+            f"From another computer, forward the port first (ssh -L {port}:127.0.0.1:{port} this-machine).",
             flush=True,
         )
     os.execv(command[0], command)

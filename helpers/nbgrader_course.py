@@ -21,7 +21,7 @@ import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
-from helpers import grading
+from helpers import colab, grading
 from helpers.exercises import NOTEBOOKS
 
 CONFIG = '''"""nbgrader settings of this course, written by `python -m helpers.nbgrader_course`."""
@@ -45,8 +45,10 @@ def init_course(root: Path, notebooks_dir: Path = NOTEBOOKS, force: bool = False
     root = root.resolve()
     wanted = {root / "nbgrader_config.py": CONFIG.format(root=str(root)).encode()}
     for path in sorted(notebooks_dir.glob("*.ipynb")):
-        if grading.find_exercises(nbformat.read(path, as_version=4), path.name):  # 06 is read, not graded
-            wanted[root / "source" / path.stem / path.name] = path.read_bytes()
+        nb = nbformat.read(path, as_version=4)
+        if grading.find_exercises(nb, path.name):  # 06 is read, not graded
+            colab.stamp(nb, f"notebooks/exercises/{path.name}", colab.repository())  # the release opens there
+            wanted[root / "source" / path.stem / path.name] = (nbformat.writes(nb) + "\n").encode()
     written, kept = [], []
     for target, content in wanted.items():
         if target.exists() and target.read_bytes() == content:

@@ -78,7 +78,8 @@ def start(seed: int = 0) -> None:
     seed -- seeds Python's ``random``, NumPy and the backend through ``keras.utils.set_random_seed``, so a
             re-run gives the same weights and batches
 
-    Warnings that libraries raise about their own internals are hidden; warnings about your code (raised in
+    Interrupting a cell (the stop button, or I, I) prints one line instead of a trace through the backend's
+    internals. Warnings that libraries raise about their own internals are hidden; warnings about your code (raised in
     the notebook itself) are still shown. With a Keras older than the course needs (an older Colab runtime,
     say), it stops with a message that says how to upgrade.
     """
@@ -88,6 +89,10 @@ def start(seed: int = 0) -> None:
     import keras
 
     check_keras_version(keras.__version__)
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    if shell is not None:  # in a notebook or an IPython shell
+        shell.set_custom_exc((KeyboardInterrupt,), _interrupted)
     keras.utils.set_random_seed(seed)
     backend = keras.backend.backend()
     backend_module = importlib.import_module(backend)
@@ -96,6 +101,15 @@ def start(seed: int = 0) -> None:
         f"Python {platform.python_version()} | Keras {keras.__version__} | "
         f"backend {backend} {backend_module.__version__} | {devices} | seed {seed}"
     )
+
+
+INTERRUPTED = "KeyboardInterrupt: you stopped this cell; what it had done is kept (a model keeps the steps it trained)."
+
+
+def _interrupted(shell, etype, value, tb, tb_offset=None) -> None:
+    """IPython's handler for a KeyboardInterrupt in a cell: one line in place of its traceback. The cell still
+    ends in an error, so that *Run All* stops there."""
+    print(INTERRUPTED, file=sys.stderr)
 
 
 def check_keras_version(version: str) -> None:

@@ -10,16 +10,20 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from helpers.datasets import check_images
 
 
-def plot_history(history, metrics=("loss", "accuracy"), title: str | None = None) -> None:
-    """Training curves: one panel per metric, training and validation side by side.
+def plot_history(
+    history, metrics=("loss", "accuracy"), title: str | None = None, validation_label: str = "validation"
+) -> None:
+    """Training curves: one panel per metric, training and validation side by side, a tick per whole epoch.
 
     Args:
         history: what ``model.fit`` returned, or its ``.history`` dict, or a dict of such
             dicts keyed by a run name (to compare runs, e.g. plain vs residual).
+        validation_label: what the ``validation_data`` given to ``fit`` was, e.g. ``"test"`` for the test set.
     """
     runs = _runs(history)
     recorded = [m for m in metrics if any(m in h for h in runs.values())]
@@ -38,8 +42,9 @@ def plot_history(history, metrics=("loss", "accuracy"), title: str | None = None
                 ax.plot(epochs, h[metric], color=colour, label=f"{label}train")
             if f"val_{metric}" in h:
                 epochs = np.arange(1, len(h[f"val_{metric}"]) + 1)
-                ax.plot(epochs, h[f"val_{metric}"], color=colour, linestyle="--", label=f"{label}validation")
+                ax.plot(epochs, h[f"val_{metric}"], color=colour, linestyle="--", label=f"{label}{validation_label}")
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     if title:

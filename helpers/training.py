@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from helpers import distribute
+from helpers import distribute, progress
 from helpers.datasets import DataError, check_image_folder
 from helpers.distribute import SettingError
 from helpers.train import MODELS
@@ -415,6 +415,7 @@ def fit(
             callbacks=[
                 keras.callbacks.ModelCheckpoint(str(folder / "epoch-{epoch:03d}.keras")),
                 ProgressLog(log_every, print_fn),
+                progress.Live(model),  # in a notebook: the steps between the epoch lines (nothing elsewhere)
             ],
             verbose=0,
         )

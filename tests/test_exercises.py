@@ -187,22 +187,8 @@ def test_write_all_refuses_to_delete_an_edited_leftover_or_overwrite_a_file_that
     assert snapshot(folder) == before
 
 
-def test_copy_to_work_copies_what_is_missing_and_never_touches_what_exists(tmp_path):
-    folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK), b=notebook(SOLUTION, CHECK))
-    exercises.write_all(folder)
-    work = tmp_path / "work"
-    assert [path.name for path in exercises.copy_to_work(work, folder / "exercises")] == ["a.ipynb", "b.ipynb"]
-    answer(work / "a.ipynb")
-    (work / "b.ipynb").unlink()
-    mine = (work / "a.ipynb").read_bytes()
-    nbformat.write(notebook(SOLUTION.replace("Twice x", "Two times x"), CHECK), folder / "a.ipynb")
-    exercises.write_all(folder)
-    assert [path.name for path in exercises.copy_to_work(work, folder / "exercises")] == ["b.ipynb"]
-    assert (work / "a.ipynb").read_bytes() == mine
-
-
 def test_exercise_notebooks_of_this_repository_are_up_to_date():
-    assert not exercises.unmarked(), "nbgrader metadata out of date; run `python -m helpers.exercises --mark`"
+    assert not exercises.unmarked(), "marks out of date; run `python -m helpers.exercises --mark`"
     stale = exercises.stale()
     assert not stale, f"stale exercise notebooks {stale}; run `python -m helpers.exercises` and commit them"
 
@@ -235,7 +221,7 @@ def test_main_refuses_with_exit_3_and_says_how_to_keep_or_overwrite(tmp_path, ca
     assert exercises.main(["--force"], folder) == 0
 
 
-def test_main_mark_and_work(tmp_path, capsys):
+def test_main_mark(tmp_path, capsys):
     folder = notebooks_dir(tmp_path, a=notebook(SOLUTION, CHECK, marked=False))
     assert exercises.main(["--check"], folder) == 1
     assert exercises.main(["--mark"], folder) == 0
@@ -243,8 +229,7 @@ def test_main_mark_and_work(tmp_path, capsys):
     meta = json.loads((folder / "a.ipynb").read_text())["cells"][3]["metadata"]["nbgrader"]
     assert meta["grade"] and meta["locked"] and meta["points"] == 2
     assert exercises.main([], folder) == 0
-    assert exercises.main(["--work", str(tmp_path / "work")], folder) == 0
-    assert (tmp_path / "work" / "a.ipynb").exists()
+    assert (folder / "exercises" / "a.ipynb").exists()
 
 
 # --- loading a notebook's functions -------------------------------------------------------------

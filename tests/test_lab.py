@@ -1,4 +1,5 @@
-"""`make course`: JupyterLab starts as root or not, with or without a screen, with the user's options."""
+"""`make course`: JupyterLab starts as root or not, with or without a screen, with the user's options, serving only
+the student's own folder, where saving changes no tracked file, and never twice."""
 
 import json
 import os
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.lab import has_screen, lab_command
+from helpers.lab import has_screen, lab_command, port_of
+from helpers.workspace import WORK
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,13 +27,22 @@ ROOT = Path(__file__).resolve().parent.parent
 )
 def test_the_command_adds_what_this_machine_needs(is_root, screen, added):
     command = lab_command(["--port=8890"], is_root=is_root, screen=screen)
-    assert command[1:4] == ["lab", f"--ServerApp.root_dir={ROOT}", "--LabApp.default_url=/lab/tree/work"]
-    assert command[4:] == [*added, "--port=8890"]
+    assert command[1:3] == ["lab", f"--ServerApp.root_dir={WORK}"]
+    assert command[3:] == [*added, "--port=8890"]
 
 
 def test_the_users_own_options_are_not_doubled():
     command = lab_command(["--allow-root", "--no-browser"], is_root=True, screen=False)
-    assert command[4:] == ["--allow-root", "--no-browser"]
+    assert command[3:] == ["--allow-root", "--no-browser"]
+
+
+@pytest.mark.parametrize(
+    ("args", "port"),
+    [([], 8888), (["--port=8890"], 8890), (["--no-browser", "--port", "8891"], 8891),
+     (["--ServerApp.port=8892"], 8892)],
+)
+def test_the_port_the_user_chose_is_the_one_named(args, port):
+    assert port_of(args) == port
 
 
 @pytest.mark.parametrize(
@@ -49,34 +60,56 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_make_course_starts_a_server_that_answers(tmp_path):
-    """Run `make course` as the README says (set-up taken as done), see JupyterLab answer, then stop it."""
+def tracked_changes() -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout
+
+
+def api(port: int, token: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/{path}?token={token}", method="PUT" if body else "GET",
+        data=json.dumps(body).encode() if body else None, headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.load(reply)
+
+
+def test_make_course_serves_only_the_students_copies_and_starts_once(tmp_path):
+    """Run `make course` as the README says (set-up taken as done), save every notebook it serves through
+    JupyterLab's own contents API, see that no tracked file changed, and that a second `make course` says where
+    the first one is instead of starting another server."""
     port, token = free_port(), "course-test"
-    url = f"http://127.0.0.1:{port}/lab/tree/work?token="  # JupyterLab masks a token it was given
+    url = f"http://127.0.0.1:{port}/lab?token="  # JupyterLab masks a token it was given
     venv = Path(sys.prefix)
     environment = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    course = ["make", "-s", "-o", str(venv / ".installed"), f"VENV={venv}", "course",
+              f"ARGS=--port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"]
+    before = tracked_changes()
     log = tmp_path / "lab.log"
     with log.open("w") as output:
-        server = subprocess.Popen(
-            ["make", "-s", "-o", str(venv / ".installed"), f"VENV={venv}", "course",
-             f"ARGS=--port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"],
-            cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        server = subprocess.Popen(course, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
     try:
-        deadline, status, served = time.monotonic() + 90, None, []
-        while (status is None or url not in log.read_text()) and time.monotonic() < deadline:
+        deadline, served = time.monotonic() + 90, None
+        while (served is None or url not in log.read_text()) and time.monotonic() < deadline:
             assert server.poll() is None, log.read_text()
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5) as reply:
-                    status = reply.status
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=5) as reply:
-                    served = [item["name"] for item in json.load(reply)["content"]]
+                served = api(port, token, "contents")["content"]
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.5)
+        assert served is not None, log.read_text()
+        notebooks = sorted(item["name"] for item in served if item["type"] == "notebook")
+        assert notebooks == sorted(path.name for path in WORK.glob("*.ipynb"))
+        assert {"01_classic_networks.ipynb", "01_classic_networks_exercise.ipynb"} <= set(notebooks)
+        assert not [item["name"] for item in served if item["type"] == "directory"]  # no plumbing, no solutions
+        for name in notebooks:  # what a student's Ctrl+S does
+            content = api(port, token, f"contents/{name}")["content"]
+            api(port, token, f"contents/{name}", {"type": "notebook", "format": "json", "content": content})
+        second = subprocess.run(course, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    assert status == 200, log.read_text()
-    assert {"notebooks", "work"} <= set(served), served  # the tutorials next to the student's own copies
-    assert "No screen here" in log.read_text()
-    assert url in log.read_text()
+    assert tracked_changes() == before
+    assert "No screen here" in log.read_text() and f"ssh -L {port}:127.0.0.1:{port}" in log.read_text()
+    assert second.returncode == 0 and "The course is already open" in second.stdout, second.stdout + second.stderr
+    assert f":{port}/" in second.stdout

@@ -1,21 +1,22 @@
 """helpers.start(), the first call of every notebook, and what `import helpers` does."""
 
 import os
+import queue
 import random
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
-from unittest import mock
 
 import keras
 import nbformat
 import numpy as np
 import pytest
-from nbclient import NotebookClient
+from jupyter_client import KernelManager
 
 import helpers
-from helpers.notebook import MINIMUM_KERAS, _stderr_without_start_up_noise, check_keras_version
+from helpers.notebook import INTERRUPTED, MINIMUM_KERAS, _stderr_without_start_up_noise, check_keras_version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,15 +126,52 @@ def test_start_up_noise_is_dropped_and_anything_else_on_stderr_is_shown(capfd):
     assert capfd.readouterr().err == real
 
 
-def test_a_fresh_kernel_starts_the_course_without_stderr():
-    """What a student sees under the first cell: the versions line, and no pink block."""
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import helpers\nhelpers.start(seed=0)")])
+TRAINING_FOREVER = """import numpy as np
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+model.compile("sgd", "mse")
+model.fit(np.ones((64, 4)), np.ones((64, 1)), epochs=10**6, verbose=0)"""
+
+
+def run_in_kernel(client, code: str, interrupt_after: float | None = None, manager=None) -> list[dict]:
+    """The outputs of ``code`` run in a kernel, as iopub carries them, then the reply's status; interrupted as
+    the stop button does."""
+    msg_id, outputs, started = client.execute(code), [], time.monotonic()
+    while True:
+        try:
+            message = client.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            message = None
+        if interrupt_after is not None and time.monotonic() - started > interrupt_after:
+            manager.interrupt_kernel()
+            interrupt_after = None
+        if message is None or message["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = message["msg_type"], message["content"]
+        if kind in ("stream", "error", "execute_result", "display_data"):
+            outputs.append({"output_type": kind, **content})
+        if kind == "status" and content["execution_state"] == "idle":
+            return outputs + [{"output_type": "reply", "status": client.get_shell_msg(timeout=10)["content"]["status"]}]
+
+
+def test_a_fresh_kernel_starts_the_course_without_stderr_and_stops_training_in_one_line():
+    """What a student sees under the first cell: the versions line, and no pink block; then, when they stop a
+    training cell with the stop button, one line."""
     environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    with mock.patch.dict(os.environ, environment, clear=True):
-        NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": ROOT}}).execute()
-    outputs = notebook.cells[0].outputs
-    assert [o.get("name") for o in outputs] == ["stdout"], outputs
-    assert outputs[0].text.startswith("Python ")
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(ROOT), env=environment)
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        first = run_in_kernel(client, "import helpers\nhelpers.start(seed=0)\nimport keras")
+        stopped = run_in_kernel(client, TRAINING_FOREVER, interrupt_after=10, manager=manager)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert [o.get("name") for o in first] == ["stdout", None] and first[1]["status"] == "ok", first
+    assert first[0]["text"].startswith("Python ")
+    assert stopped == [{"output_type": "stream", "name": "stderr", "text": INTERRUPTED + "\n"},
+                       {"output_type": "reply", "status": "error"}]  # Run All stops here
 
 
 @pytest.mark.once  # reads files only (the rest of this file runs on the backend: see conftest.py)

@@ -64,6 +64,15 @@ def test_plot_history_compares_runs():
     assert line_labels(accuracy) == ["plain train", "plain validation"]
 
 
+def test_plot_history_names_what_validated_and_ticks_whole_epochs_only():
+    plots.plot_history({"a": {"loss": [1.0, 0.6, 0.5], "val_loss": [1.1, 0.9, 0.8]}, "b": {"loss": [1.0, 0.4]}},
+                       metrics=("loss",), validation_label="test")
+    (loss,) = the_figure().axes
+    assert line_labels(loss) == ["a train", "a test", "b train"]
+    ticks = [tick for tick in loss.get_xticks() if loss.get_xlim()[0] <= tick <= loss.get_xlim()[1]]
+    assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
+
+
 def test_plot_history_leaves_out_metrics_that_were_not_recorded():
     plots.plot_history({"loss": [1.0, 0.5]})
     assert [ax.get_title() for ax in the_figure().axes] == ["loss"]

@@ -170,7 +170,8 @@ def run_check(cell_source: str, source: nbformat.NotebookNode, functions: dict, 
 def check_namespace(source: nbformat.NotebookNode) -> dict:
     """What a check cell needs: the imports of the notebook's first code cell (the instructor's), run here."""
     first = next(cell for cell in source.cells if cell.cell_type == "code")
-    imports = [node for node in ast.parse(first.source).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    tree = ast.parse(grading.cell_python(first.source))
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     namespace: dict = {}
     exec(compile(ast.Module(imports, type_ignores=[]), "<imports>", "exec"), namespace)  # noqa: S102
     return namespace
