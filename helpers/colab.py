@@ -73,8 +73,3 @@ def stamp(nb: nbformat.NotebookNode, relative_path: str, address: str) -> bool:
         return False
     first.source, code.source = wanted
     return True
-
-
-def notebook_path(path: Path, root: Path = ROOT) -> str:
-    """``path`` as the repository names it, e.g. ``notebooks/exercises/05_inception.ipynb``."""
-    return path.resolve().relative_to(root.resolve()).as_posix()
