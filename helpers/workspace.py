@@ -23,14 +23,15 @@ COPY_FINGERPRINT = "course_fingerprint"  # notebook metadata key: sha256 of the 
 EXERCISE_SUFFIX = "_exercise"
 
 
-def copies(notebooks_dir: Path = NOTEBOOKS) -> dict[str, Path]:
-    """The name of each copy in ``work/``, with the course notebook it is a copy of (exercises: those that have any)."""
-    tutorials = {path.name: path for path in sorted(notebooks_dir.glob("*.ipynb"))}
-    exercises = {
-        f"{path.stem}{EXERCISE_SUFFIX}.ipynb": path
-        for path in sorted((notebooks_dir / "exercises").glob("*.ipynb"))
-        if any(cell.metadata.get("nbgrader", {}).get("grade") for cell in nbformat.read(path, as_version=4).cells)
-    }
+def copies(notebooks_dir: Path = NOTEBOOKS) -> dict[str, tuple[Path, nbformat.NotebookNode]]:
+    """The name of each copy in ``work/``, with the course notebook it is a copy of, read (exercises: those that
+    have any)."""
+    tutorials = {path.name: (path, nbformat.read(path, as_version=4)) for path in sorted(notebooks_dir.glob("*.ipynb"))}
+    exercises = {}
+    for path in sorted((notebooks_dir / "exercises").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if any(cell.metadata.get("nbgrader", {}).get("grade") for cell in nb.cells):
+            exercises[f"{path.stem}{EXERCISE_SUFFIX}.ipynb"] = (path, nb)
     return tutorials | exercises
 
 
@@ -38,8 +39,8 @@ def sync(work_dir: Path = WORK, notebooks_dir: Path = NOTEBOOKS) -> list[str]:
     """Bring ``work_dir`` up to date with the course; one line for each copy made, renamed, replaced or kept."""
     work_dir.mkdir(parents=True, exist_ok=True)
     report = _rename_old_exercise_copies(work_dir, notebooks_dir)
-    for name, source in copies(notebooks_dir).items():
-        target, course = work_dir / name, nbformat.read(source, as_version=4)
+    for name, (source, course) in copies(notebooks_dir).items():
+        target = work_dir / name
         wanted = fingerprint(course)
         if not target.exists():
             _write(course, wanted, target)
