@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import helpers  # noqa: E402,F401,I001  (first: Keras and TensorFlow start without their C++ start-up lines)
+import helpers.startup  # noqa: E402,F401,I001  (first: Keras and TensorFlow start without their C++ start-up lines)
 import keras  # noqa: E402
 from run import machine, training_gflops  # noqa: E402  (this script's folder is on the path)
 

@@ -4,6 +4,8 @@ Keras 3 trains with any of the three, but asking for a gradient outside ``fit`` 
 backend has its own API. ``gradients`` hides that, so a lesson can look at gradients on every backend.
 """
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 import numpy as np
 from keras import ops

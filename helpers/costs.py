@@ -16,6 +16,8 @@ Parameters are Keras's own ``layer.count_params()``, so they always agree with `
 from dataclasses import dataclass, field
 from math import prod
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 
 

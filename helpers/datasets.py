@@ -167,6 +167,8 @@ def load_image_folder(directory, image_size=(64, 64), batch_size: int = 32, vali
         ``validation_split`` is given. Pixels are float32 in [0, 255]; the class names are in
         ``dataset.class_names``.
     """
+    import helpers.startup  # noqa: F401
+
     import keras
 
     folder = Path(directory)
@@ -184,6 +186,8 @@ def load_image_folder(directory, image_size=(64, 64), batch_size: int = 32, vali
 
 def load_image(path, image_size=(64, 64)) -> np.ndarray:
     """One picture of yours as a batch of one, shape (1, height, width, 3), float32 in [0, 1]."""
+    import helpers.startup  # noqa: F401
+
     import keras
 
     path = Path(path)

@@ -24,6 +24,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 
 

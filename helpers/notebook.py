@@ -1,6 +1,7 @@
 """Set-up that every notebook runs first."""
 
 import contextlib
+import functools
 import importlib.util
 import logging
 import os
@@ -41,10 +42,12 @@ def _stderr_without_start_up_noise():
                 print("\n".join(kept), file=sys.stderr)
 
 
+@functools.cache  # once per process
 def quiet_start() -> None:
     """Load Keras, its backend and TensorFlow (the course's data pipelines use it on every backend) quietly.
 
-    Runs once, when ``helpers`` is imported. ``TF_CPP_MIN_LOG_LEVEL=2`` keeps later info and warning lines
+    Runs once: when a module of ``helpers`` that uses Keras is first imported (``helpers.startup``), or at
+    ``start()``. ``TF_CPP_MIN_LOG_LEVEL=2`` keeps later info and warning lines
     off the screen; errors stay visible. Both it and ``OMP_WAIT_POLICY`` keep a value you set yourself.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -85,7 +88,7 @@ def start(seed: int = 0) -> None:
     """
     for category in (DeprecationWarning, FutureWarning):
         warnings.filterwarnings("ignore", category=category, module=r"(?!__main__$)")
-
+    quiet_start()
     import keras
 
     check_keras_version(keras.__version__)

@@ -116,6 +116,8 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, title: str | None = 
 
 def plot_feature_maps(model, layer_name: str, image, max_maps: int = 16, ncols: int = 8) -> None:
     """What one layer of ``model`` computes for one image: its first ``max_maps`` channels."""
+    import helpers.startup  # noqa: F401
+
     import keras
 
     image = np.asarray(image)
@@ -202,6 +204,8 @@ def plot_model(model, show_shapes: bool = True, **kwargs):
     It needs Graphviz's ``dot`` program and ``pydot``. Without them it prints one line saying how to
     install them and returns None; ``model.summary()`` shows the same layers as text.
     """
+    import helpers.startup  # noqa: F401
+
     import keras
 
     missing = _missing_graphviz()

@@ -15,6 +15,8 @@ Outside a notebook it shows nothing.
 import threading
 import time
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 
 UPDATE_EVERY_S = 1.0  # often enough to see it move, rarely enough not to flood the browser

@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     if args.cpu_devices:  # JAX reads this when it is imported, TensorFlow ignores it
         flag = f"--xla_force_host_platform_device_count={args.cpu_devices}"
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import helpers.startup  # noqa: F401  (after XLA_FLAGS, which JAX reads when it starts)
 
     import keras
 

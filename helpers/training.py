@@ -22,6 +22,8 @@ try:
 except ImportError:  # Windows: no cache lock; tf.data's own error then names a lockfile left behind
     fcntl = None
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 import tensorflow as tf
 from keras import layers

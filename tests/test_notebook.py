@@ -76,7 +76,7 @@ def test_start_seeds_weight_initialisation():
 
 def python(code: str, **env) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter in the repository root, with ``env`` on top of this one's environment
-    but without TF_CPP_MIN_LOG_LEVEL and OMP_WAIT_POLICY (which ``import helpers`` set here) unless given."""
+    but without TF_CPP_MIN_LOG_LEVEL and OMP_WAIT_POLICY (which helpers.startup set here) unless given."""
     environment = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "OMP_WAIT_POLICY")}
     run = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=environment | env, capture_output=True, text=True, timeout=120
@@ -86,7 +86,7 @@ def python(code: str, **env) -> subprocess.CompletedProcess:
 
 
 # What a notebook's first cell does, in a fresh interpreter: each run serves several tests below.
-FIRST_CELL = "import os, helpers, tensorflow, keras; keras.ops.ones((2,)); "
+FIRST_CELL = "import os, helpers; from helpers import costs; import tensorflow, keras; keras.ops.ones((2,)); "
 FIRST_CELL += "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['OMP_WAIT_POLICY'])"
 
 
@@ -103,6 +103,19 @@ def chosen() -> subprocess.CompletedProcess:
 
 def test_importing_helpers_loads_the_backend_without_a_line_on_stderr(nothing_chosen):
     assert nothing_chosen.stderr == ""
+
+
+@pytest.mark.once  # which modules a fresh interpreter loads: the same on every backend
+def test_helpers_and_the_tools_that_do_not_train_start_no_backend():
+    """``import helpers``, the modules behind make course, the exercise generator and nbgrader's plugin, and
+    ``python -m helpers.train --help`` leave Keras and every backend unloaded."""
+    backends = "{'keras', 'tensorflow', 'jax', 'torch'}"
+    tools = "import helpers, helpers.lab, helpers.exercises, helpers.nbgrader_course, helpers.autograde.sandbox"
+    loaded = python(f"import sys; {tools}; print(sorted({backends} & sys.modules.keys()))")
+    assert loaded.stdout.strip() == "[]"
+    helped = python(f"import runpy, sys; sys.argv = ['train', '--help']\ntry:\n    runpy.run_module('helpers.train', "
+                    f"run_name='__main__')\nexcept SystemExit:\n    print(sorted({backends} & sys.modules.keys()))")
+    assert helped.stdout.startswith("usage: python -m helpers.train") and helped.stdout.split("\n")[-2] == "[]"
 
 
 def test_importing_helpers_keeps_a_log_level_you_chose(chosen):

@@ -101,7 +101,7 @@ def test_write_signs_folder_layout(tmp_path):
 # A cache filled from a slow source, so that the test can kill it for sure while it fills.
 KILLED_WHILE_FILLING = """
 import sys, time
-import helpers, tensorflow as tf
+import helpers.startup, tensorflow as tf
 slow = lambda x: time.sleep(0.05) or x
 cache = tf.data.Dataset.range(1000).map(lambda x: tf.py_function(slow, [x], tf.int64)).cache(sys.argv[1])
 for _ in cache:

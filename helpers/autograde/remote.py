@@ -12,6 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 
 import helpers

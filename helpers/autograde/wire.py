@@ -20,6 +20,8 @@ import json
 import re
 import struct
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 import numpy as np
 

@@ -11,6 +11,8 @@ import os
 import sys
 import traceback
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 import matplotlib.pyplot as plt
 from IPython.core.interactiveshell import InteractiveShell

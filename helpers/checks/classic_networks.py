@@ -6,6 +6,8 @@ described in the notebook; VGG-16 against ``keras.applications.VGG16(weights=Non
 
 import functools
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 
 from helpers.checks.core import build_and_compare, build_model, call_model_function, called, passed

@@ -10,6 +10,8 @@ import re
 import traceback
 import types
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 import numpy as np
 

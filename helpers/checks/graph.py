@@ -23,6 +23,8 @@ whichever operand comes first in the code. Equivalent styles give the same rows:
 from dataclasses import dataclass, replace
 from math import ceil
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 
 from helpers.checks.core import keras_named

@@ -2,6 +2,8 @@
 
 from itertools import permutations
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 import numpy as np
 

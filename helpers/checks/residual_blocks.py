@@ -10,6 +10,8 @@ tensor is caught even when the shapes happen to fit. Then the blocks run on fixe
 
 from dataclasses import replace
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 import numpy as np
 

@@ -6,6 +6,8 @@ layer that has it, not as a cascade of differences after it. Only then are the c
 shapes and parameter counts compared row by row.
 """
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 
 from helpers.checks.core import CheckFailed

@@ -6,6 +6,8 @@ against a layer table worked out from the block's description, and on values: wi
 convolution zeroed, the block must hand its (non-negative) input on unchanged.
 """
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
 import keras
 import numpy as np
 
