@@ -7,13 +7,15 @@
 A running cell shows something new with every output the kernel sends: a printed line, a display, or an update
 of a display in place (a progress line). A cell's longest silence is the longest gap between its start, those
 outputs and its end. The notebooks run one after another, each in a fresh kernel (nbclient, as nbconvert does),
-and the figures go to benchmarks/live_output.json.
+and the figures go to benchmarks/live_output.json. With --write, each notebook's introduction also gets this run's
+time (RUNNING_TIME; tests/test_prose.py checks it against the JSON file).
 """
 
 import argparse
 import json
 import os
 import platform
+import re
 import time
 from pathlib import Path
 
@@ -24,6 +26,24 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SHOWN = {"stream", "display_data", "update_display_data", "execute_result", "error"}
 LONG_CELL_S = 20  # cells at least this long are listed one by one
+# The paragraph that ends each notebook's introduction (its first cell), and the figure in it.
+RUNNING_TIME = re.compile(r"\*\*Running time:\*\* about (\d+) s")
+RUNNING_TIME_NOTE = (" on 2 CPU cores with TensorFlow, measured with `benchmarks/live_output.py`. Colab has not been "
+                     "measured; its free CPU runtime has 2 cores too.")
+
+
+def running_time(seconds: float) -> str:
+    """The figure as the introduction gives it: to the nearest 5 s."""
+    return f"**Running time:** about {5 * round(seconds / 5)} s"
+
+
+def stamp_running_time(nb, seconds: float) -> None:
+    """Put ``seconds`` into the notebook's introduction, adding the paragraph where it has none yet."""
+    intro = nb.cells[0]
+    if RUNNING_TIME.search(intro.source):
+        intro.source = RUNNING_TIME.sub(running_time(seconds), intro.source)
+    else:
+        intro.source = intro.source.rstrip() + "\n\n" + running_time(seconds) + RUNNING_TIME_NOTE
 
 
 class TimedClient(NotebookClient):
@@ -52,6 +72,7 @@ def measure(path: Path, write: bool) -> dict:
     client.execute()
     seconds = time.monotonic() - began
     if write:
+        stamp_running_time(nb, seconds)
         nbformat.write(nb, path)
     cells = []
     code_cells = [index for index, cell in enumerate(nb.cells) if cell.cell_type == "code"]

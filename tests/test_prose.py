@@ -3,10 +3,13 @@
 Every number of two or more digits in a markdown cell must be one of:
 - printed in a stored output of the same notebook (so a re-run that changes it breaks this test);
 - written in the notebook's code (a setting such as a learning rate or a layer's filter count);
-- a published fact listed below with its source (a year, a paper's input size, a lecture's example).
+- a published fact listed below with its source (a year, a paper's input size, a lecture's example);
+- the running time that ends each introduction, which must be the one in benchmarks/live_output.json.
 A figure typed by hand from a run, such as a time or an accuracy, is none of these and fails.
 """
 
+import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +18,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+_spec = importlib.util.spec_from_file_location("live_output", ROOT / "benchmarks" / "live_output.py")
+live_output = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(live_output)
+MEASURED = json.loads((ROOT / "benchmarks" / "live_output.json").read_text())
 
 NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?")
 CODE_SPAN = re.compile(r"`[^`]*`|\$[^$]*\$")  # code and maths: checked against the code, not the runs
@@ -94,7 +101,7 @@ def unsourced(path: Path) -> list[str]:
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "markdown":
             continue
-        for figure in figures(cell.source):
+        for figure in figures(live_output.RUNNING_TIME.sub("", cell.source)):  # checked below, on its own
             if figure not in known and figure not in facts:
                 missing.append(f"cell {index}: {figure}")
     return missing
@@ -103,6 +110,15 @@ def unsourced(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_figure_in_the_prose_comes_from_a_run_the_code_or_a_source(path):
     assert unsourced(path) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_introduction_gives_the_measured_running_time(path):
+    assert (MEASURED["backend"], MEASURED["cpus"]) == ("tensorflow", 2), "the paragraph says 2 cores, TensorFlow"
+    seconds = {row["notebook"]: row["seconds"] for row in MEASURED["notebooks"]}[path.stem]
+    intro = nbformat.read(path, as_version=4).cells[0].source
+    assert len(live_output.RUNNING_TIME.findall(intro)) == 1
+    assert live_output.running_time(seconds) + live_output.RUNNING_TIME_NOTE in intro
 
 
 def test_a_figure_typed_by_hand_is_caught(tmp_path):
