@@ -63,7 +63,8 @@ test: instructor
 unit: instructor
 	$(PYTEST) tests -m "not once" $(PYTEST_ARGS)
 
-# Marks the solution notebooks (nbgrader metadata, Colab badge and first cell), then writes their exercise versions.
+# Marks the solution notebooks (nbgrader metadata, Colab badge and first cell), then writes their exercise versions
+# and the modules of helpers/course/ exported from their `#| export` cells.
 exercises: instructor
 	$(BIN)/python -m helpers.exercises --mark
 	$(BIN)/python -m helpers.exercises

@@ -108,6 +108,12 @@ def main() -> None:
             print(f"  cell {cell['cell']}: {cell['seconds']:.0f} s, longest silence {cell['longest_silence_s']:.1f} s")
     record = {"backend": os.environ.get("KERAS_BACKEND", "tensorflow"), "cpus": os.cpu_count(),
               "python": platform.python_version(), "notebooks": results}
+    if args.notebooks and args.out.exists():  # some notebooks again: the others keep their figures
+        earlier = json.loads(args.out.read_text())
+        if {k: earlier.get(k) for k in ("backend", "cpus")} == {k: record[k] for k in ("backend", "cpus")}:
+            ran = {row["notebook"] for row in results}
+            kept = [row for row in earlier["notebooks"] if row["notebook"] not in ran]
+            record["notebooks"] = sorted(kept + results, key=lambda row: row["notebook"])
     args.out.write_text(json.dumps(record, indent=1) + "\n")
 
 

@@ -200,11 +200,13 @@ def resnet_time_to_target(target: float = 0.90, epochs: int = 12, batch_size: in
     notebook = load_functions(NOTEBOOKS / "02_residual_blocks.ipynb")
     x_train, y_train, x_test, y_test, _ = datasets.load_signs()
     x_train, x_test = x_train / 255.0, x_test / 255.0
-    y_train, y_test = datasets.convert_to_one_hot(y_train, 6).T, datasets.convert_to_one_hot(y_test, 6).T
+    y_train, y_test = y_train.reshape(-1), y_test.reshape(-1)  # one integer label per image, as in the notebook
     keras.utils.set_random_seed(0)
     model = notebook["small_resnet"]()
     schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=epochs * len(x_train) // batch_size)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     stop = StopAtTarget(target)
     model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, validation_data=(x_test, y_test),
               callbacks=[stop], verbose=0)  # fmt: skip

@@ -11,7 +11,7 @@ tests between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` go, output
 check cells and exercise descriptions are made read-only. A banner on top tells the student how to work.
 
     python -m helpers.exercises --mark    # set the nbgrader metadata of the solution notebooks
-    python -m helpers.exercises           # write notebooks/exercises/*.ipynb
+    python -m helpers.exercises           # write notebooks/exercises/*.ipynb, and helpers/course/ (helpers.export)
     python -m helpers.exercises --check   # exit 1 and name what is out of date
 
 Each exercise notebook records a fingerprint of the cells it was generated with. The generator refuses
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers import colab, grading
+from helpers import colab, export, grading
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 BANNER_ID = "exercise-banner"
@@ -228,7 +228,9 @@ def load_functions(notebook: str | Path, replace: dict | None = None) -> dict:
 
 
 def main(argv=None, notebooks_dir: Path = NOTEBOOKS) -> int:
-    parser = argparse.ArgumentParser(description="Make notebooks/exercises/ from the solution notebooks.")
+    parser = argparse.ArgumentParser(
+        description="Make notebooks/exercises/ and helpers/course/ from the solution notebooks."
+    )
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--check", action="store_true", help="only report what is out of date; exit 1 if any")
     action.add_argument(
@@ -246,6 +248,7 @@ def main(argv=None, notebooks_dir: Path = NOTEBOOKS) -> int:
             problems = [f"marks out of date: notebooks/{name}" for name in unmarked(notebooks_dir)]
             if not problems:  # exercises can only be made from marked notebooks
                 problems = [f"stale: notebooks/exercises/{name}" for name in stale(notebooks_dir)]
+                problems += [f"stale: {path.relative_to(root)}" for path in export.changes(notebooks_dir)]
             for problem in problems:
                 print(problem)
             for name in edited_names(notebooks_dir):
@@ -253,7 +256,7 @@ def main(argv=None, notebooks_dir: Path = NOTEBOOKS) -> int:
             if problems:
                 print("Run `python -m helpers.exercises --mark`, then `python -m helpers.exercises`.")
             return 1 if problems else 0
-        for path in write_all(notebooks_dir, force=args.force):
+        for path in write_all(notebooks_dir, force=args.force) + export.write_all(notebooks_dir):
             print(f"wrote {path.relative_to(root)}")
         return 0
     except (MarkerError, grading.MarkError) as err:

@@ -1,7 +1,8 @@
 """Pictures that beat tables: training curves, images, confusion matrices, feature maps, costs.
 
-Every function draws one figure and shows it; none returns anything, so a plot call can be the
-last line of a cell without the figure appearing twice.
+Every function draws one figure and shows it, and returns None, so a plot call can be the last line of
+a cell without the figure appearing twice; ``plot_model`` instead returns the diagram Keras draws, which
+the cell then shows.
 """
 
 import shutil

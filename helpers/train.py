@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-MODELS = ("resnet50", "small_resnet", "keras_resnet50")  # here, so that --help needs no Keras
+MODELS = ("resnet50", "small_resnet", "keras_resnet50")  # training.MODELS: written here, so --help needs no Keras
 
 
 def parser() -> argparse.ArgumentParser:

@@ -3,8 +3,8 @@
 - ``image_stream``: images read from disk by ``keras.utils.image_dataset_from_directory``, cached,
   shuffled afresh each epoch (epoch e with seed + e, so a resumed run sees the batches the
   interrupted one would have seen), augmented with Keras layers, prefetched.
-- ``build_model``: the course's ResNet-50 or small ResNet (the functions of notebook 02), or
-  ``keras.applications.ResNet50`` as the reference.
+- ``build_model``: the course's ResNet-50 or small ResNet (notebook 02's functions, exported to
+  ``helpers.course.residual_blocks``), or ``keras.applications.ResNet50`` as the reference.
 - ``fit``: trains under ``helpers.distribute``'s plan, keeps a ``.keras`` checkpoint per epoch,
   resumes from the last one, and saves the final model as ``model.keras``.
 
@@ -29,11 +29,10 @@ import tensorflow as tf
 from keras import layers
 
 from helpers import distribute, progress
+from helpers.course import residual_blocks
 from helpers.datasets import DataError, check_image_folder
 from helpers.distribute import SettingError
-from helpers.train import MODELS
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CHECKPOINT = re.compile(r"epoch-(\d+)\.keras")
 FINAL = "model.keras"
 
@@ -182,14 +181,6 @@ def augmentation(seed: int = 0) -> layers.Pipeline:
     )
 
 
-@functools.cache
-def course_functions() -> dict:
-    """The definitions of notebook 02 (``ResNet50``, ``small_resnet``, the two blocks), run once."""
-    from helpers.exercises import load_functions
-
-    return load_functions(NOTEBOOKS / "02_residual_blocks.ipynb")
-
-
 def build_model(name: str, image_size: int, classes: int, *, sync_batchnorm: bool = False) -> keras.Model:
     """One of ``MODELS`` for image_size x image_size x 3 inputs; call it inside ``plan.scope()``.
 
@@ -204,24 +195,20 @@ def build_model(name: str, image_size: int, classes: int, *, sync_batchnorm: boo
     Returns:
     model -- a keras.Model ending in a float32 softmax (also under mixed precision)
     """
-    shape = (image_size, image_size, 3)
-    if name == "resnet50":
-        model = course_resnet50(shape, classes)
-    elif name == "small_resnet":
-        model = course_functions()["small_resnet"](input_shape=shape, classes=classes)
-    elif name == "keras_resnet50":
-        model = keras.applications.ResNet50(weights=None, input_shape=shape, classes=classes)
-    else:
+    if name not in MODELS:
         raise SettingError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    model = MODELS[name]((image_size, image_size, 3), classes)
+    # Every layer is rebuilt from its config with its initialisers unseeded. The course's blocks seed each one
+    # (glorot_uniform(seed=0)), which the exercises' checks rely on, but a seeded Keras initialiser draws the
+    # same values at every call: the identity blocks of a stage would start as copies of each other, whatever
+    # the seed. Unseeded, each draws its own seed from the global one (keras.utils.set_random_seed).
     # Under mixed precision the softmax and the loss in float16 would lose small probabilities: the last layer
     # (the softmax) is rebuilt to compute in float32.
     float32_head = keras.mixed_precision.global_policy().compute_dtype != "float32"
-    if sync_batchnorm or float32_head:
-        last = model.layers[-1] if float32_head else None
-        model = keras.models.clone_model(
-            model, clone_function=functools.partial(_rebuilt, synchronized=sync_batchnorm, float32_layer=last)
-        )
-    return model
+    last = model.layers[-1] if float32_head else None
+    return keras.models.clone_model(
+        model, clone_function=functools.partial(_rebuilt, synchronized=sync_batchnorm, float32_layer=last)
+    )
 
 
 def course_resnet50(input_shape, classes: int) -> keras.Model:
@@ -229,7 +216,7 @@ def course_resnet50(input_shape, classes: int) -> keras.Model:
     from keras.initializers import glorot_uniform
 
     try:
-        model = course_functions()["ResNet50"](input_shape=input_shape, classes=classes)
+        model = residual_blocks.ResNet50(input_shape=input_shape, classes=classes)
     except ValueError as err:
         raise SettingError(
             f"ResNet-50 needs images of at least 37x37 (its last map must be 2x2 or more), got {input_shape[:2]}"
@@ -242,9 +229,23 @@ def course_resnet50(input_shape, classes: int) -> keras.Model:
     return keras.Model(model.input, X, name="resnet50_global_pool")
 
 
+# What build_model can build, by name. helpers/train.py lists the names again, so that its --help needs no Keras
+# (tests/test_train.py keeps the two lists equal).
+MODELS = {
+    "resnet50": course_resnet50,
+    "small_resnet": lambda shape, classes: residual_blocks.small_resnet(input_shape=shape, classes=classes),
+    "keras_resnet50": lambda shape, classes: keras.applications.ResNet50(weights=None, input_shape=shape,
+                                                                         classes=classes),
+}
+
+
 def _rebuilt(layer, *, synchronized: bool, float32_layer):
-    """A new layer from ``layer``'s config: batch norm synchronized, and ``float32_layer`` computing in float32."""
+    """A new layer from ``layer``'s config: initialisers unseeded, batch norm synchronized if asked, and
+    ``float32_layer`` computing in float32."""
     config = layer.get_config()
+    for value in config.values():
+        if isinstance(value, dict) and "seed" in value.get("config", {}):  # a serialised random initialiser
+            value["config"]["seed"] = None
     if synchronized and isinstance(layer, layers.BatchNormalization):
         config["synchronized"] = True
     if layer is float32_layer:

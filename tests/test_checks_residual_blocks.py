@@ -352,7 +352,7 @@ def test_swapping_the_operands_of_add_reorders_keras_layers_but_not_the_canonica
 
 
 def test_resnet50_table_matches_the_published_parameter_count():
-    """The expected table adds up to the count DESIGN.md gives for keras.applications at 64x64x3, 6 classes."""
+    """The expected table adds up to keras.applications.ResNet50's count_params() at 64x64x3 with 6 classes."""
     assert sum(row.params for row in residual_blocks.resnet50_table((64, 64, 3), 6).rows) == 23_600_006
 
 

@@ -6,7 +6,7 @@ import json
 import nbformat
 import pytest
 
-from helpers import exercises, grading
+from helpers import exercises, export, grading
 
 HEADING = "### Exercise 1 · `double` (2 points)\n\nWrite `double`."
 SOLUTION = '''def double(x):
@@ -191,6 +191,41 @@ def test_exercise_notebooks_of_this_repository_are_up_to_date():
     assert not exercises.unmarked(), "marks out of date; run `python -m helpers.exercises --mark`"
     stale = exercises.stale()
     assert not stale, f"stale exercise notebooks {stale}; run `python -m helpers.exercises` and commit them"
+    modules = [str(path) for path in export.changes(exercises.NOTEBOOKS)]
+    assert not modules, f"out of date: {modules}; run `python -m helpers.exercises` and commit them"
+
+
+# --- exporting marked cells into the package ----------------------------------------------------
+
+FIRST_CELL = "import sys\n\nimport math\nimport numpy as np\nfrom collections import Counter, deque\n%matplotlib inline"
+EXPORTED = '''#| export
+def area(r):
+    """A circle's area."""
+    ### BEGIN SOLUTION
+    return math.pi * r**2 + 0 * np.zeros(1)
+    ### END SOLUTION'''
+
+
+def test_marked_cells_are_exported_with_the_imports_they_use_and_no_solution_markers(tmp_path, capsys):
+    heading = "### Exercise 1 · `area` (1 points)\n\nWrite `area`."
+    nb = notebook(FIRST_CELL, EXPORTED, "check_area(area)", "def unmarked():\n    return Counter()", heading=heading)
+    folder = notebooks_dir(tmp_path, **{"07_circles": nb})
+    module = tmp_path / "helpers" / "course" / "circles.py"
+    assert export.changes(folder) == {module: export.module_source(nb, "07_circles.ipynb")}
+    assert exercises.main([], folder) == 0 and module.exists()
+    source = module.read_text()
+    assert source.startswith('"""The course\'s code from notebook Doubling.')
+    code = source.split('"""', 2)[2]
+    assert "import math\nimport numpy as np\n\n\ndef area(r):" in code
+    assert "SOLUTION" not in code and "#| export" not in code and "Counter" not in code
+    namespace = {}
+    exec(compile(source.replace("import helpers.startup", "import sys"), str(module), "exec"), namespace)
+    assert round(float(namespace["area"](1)[0]), 5) == 3.14159
+    assert exercises.main(["--check"], folder) == 0
+    module.write_text(source.replace("math.pi", "3"))
+    capsys.readouterr()
+    assert exercises.main(["--check"], folder) == 1
+    assert "stale: helpers/course/circles.py" in capsys.readouterr().out.splitlines()
 
 
 # --- the command line ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """helpers.start(), the first call of every notebook, and what `import helpers` does."""
 
+import ast
 import os
 import queue
 import random
@@ -103,6 +104,39 @@ def chosen() -> subprocess.CompletedProcess:
 
 def test_importing_helpers_loads_the_backend_without_a_line_on_stderr(nothing_chosen):
     assert nothing_chosen.stderr == ""
+
+
+def helpers_imports() -> dict[str, set[str]]:
+    """Which modules of helpers each module of helpers imports, at its top or inside a function."""
+    graph = {}
+    for path in sorted((ROOT / "helpers").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        graph[name] = found
+    return {name: {other for other in found if other in graph and other != name} for name, found in graph.items()}
+
+
+@pytest.mark.once  # the package's own files
+def test_the_modules_of_helpers_import_each_other_without_a_circle():
+    graph = helpers_imports()
+    assert graph["helpers.training"] and "helpers.train" in graph, "the import graph was not read"
+
+    def circle_from(name, path):
+        for other in sorted(graph[name]):
+            if other in path:
+                return path[path.index(other):] + [other]
+            if found := circle_from(other, path + [other]):
+                return found
+        return None
+
+    circles = [circle for name in graph if (circle := circle_from(name, [name]))]
+    assert circles == [], " -> ".join(circles[0])
 
 
 @pytest.mark.once  # which modules a fresh interpreter loads: the same on every backend

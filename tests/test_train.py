@@ -1,5 +1,6 @@
 """The command line refuses bad input with a clear message, and never overwrites a run (all before training)."""
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from scale_runs import environment
+from scale_runs import ROOT, environment
 
 from helpers import datasets, distribute, train, training
 
@@ -145,6 +146,58 @@ def test_several_workers_refuse_a_validation_folder_before_training(folder, tmp_
     with pytest.raises(training.SettingError, match="several workers .* does not evaluate"):
         training.fit(folder, tmp_path / "run", validation_data=folder, setup=two_workers)
     assert not (tmp_path / "run").exists()
+
+
+def kernels(name: str, seed: int, image_size: int = 32) -> list[np.ndarray]:
+    """The convolution kernels a model built for training starts from, after seeding as training.fit does."""
+    keras.utils.set_random_seed(seed)
+    model = training.build_model(name, image_size, 6)
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    return [keras.ops.convert_to_numpy(layer.kernel) for layer in convolutions]
+
+
+@pytest.mark.once  # how the package installs: the same on every backend
+def test_an_installed_package_trains_from_any_directory(folder, tmp_path):
+    """``pip install .`` (not editable) of the repository's package files, then the command in an empty folder:
+    nothing it runs reads a notebook."""
+    source, installed, empty = tmp_path / "source", tmp_path / "installed", tmp_path / "empty"
+    source.mkdir()
+    empty.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "helpers", source / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target"]
+    done = subprocess.run([*pip, str(installed), str(source)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    env = environment(PYTHONPATH=str(installed))
+    where = subprocess.run([sys.executable, "-c", "import helpers.course, sys; print(helpers.course.__file__)"],
+                           cwd=empty, env=env, capture_output=True, text=True, timeout=60)
+    assert where.stdout.startswith(str(installed)), where.stdout + where.stderr
+    args = ["--model", "small_resnet", "--data", folder, "--epochs", 1, "--image-size", 32, "--batch-size", 2,
+            "--checkpoint-dir", tmp_path / "run"]
+    trained = subprocess.run([sys.executable, "-m", "helpers.train", *map(str, args)], cwd=empty, env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, trained.stdout + trained.stderr[-3000:]
+    assert "epoch 1/1" in trained.stdout and (tmp_path / "run" / "model.keras").exists()
+
+
+def test_the_command_offers_the_models_training_builds():
+    assert train.MODELS == tuple(training.MODELS)
+
+
+def test_a_model_for_training_starts_from_the_seed():
+    first, again, other = kernels("small_resnet", 1), kernels("small_resnet", 1), kernels("small_resnet", 2)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True)), "the same seed, other weights"
+    assert not any(np.array_equal(a, c) for a, c in zip(first, other, strict=True)), "another seed, same weights"
+
+
+def test_no_kernel_of_the_course_resnet50_starts_as_a_copy_of_another():
+    """The course's blocks seed every initialiser (glorot_uniform(seed=0)); built for training, they do not."""
+    found = kernels("resnet50", 0, image_size=64)
+    assert len(found) == 53
+    copies = [(i, j) for i in range(len(found)) for j in range(i)
+              if found[i].shape == found[j].shape and np.array_equal(found[i], found[j])]
+    assert copies == [], f"kernels (later, earlier) that start equal: {copies}"
 
 
 @pytest.fixture
