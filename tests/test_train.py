@@ -71,6 +71,20 @@ def test_fresh_run_never_overwrites_checkpoints(capsys, folder, tmp_path):
     assert (tmp_path / "run" / "epoch-004.keras").read_bytes() == b"an earlier run"
 
 
+@pytest.mark.versions  # which errors a cut-short file raises is Keras's, not the backend's
+def test_a_checkpoint_cut_short_while_written_is_skipped_on_resume(capsys, folder, tmp_path):
+    args = ["--model", "small_resnet", "--data", folder, "--image-size", 32, "--batch-size", 2, "--no-augment",
+            "--checkpoint-dir", tmp_path / "run"]
+    assert train.main([str(a) for a in [*args, "--epochs", 2]]) == 0
+    second = tmp_path / "run" / "epoch-002.keras"
+    second.write_bytes(second.read_bytes()[: second.stat().st_size // 2])  # as a machine switched off mid-write
+    capsys.readouterr()
+    assert train.main([str(a) for a in [*args, "--epochs", 3, "--resume"]]) == 0
+    out = capsys.readouterr().out
+    assert f"{second} cannot be loaded" in out and "resuming after epoch 1" in out
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("epoch ")] == ["epoch 2/3", "epoch 3/3"]
+
+
 def test_batch_that_does_not_split_over_the_devices():
     from helpers.distribute import Plan, SettingError
 
