@@ -46,9 +46,7 @@ def exported_cells(nb: nbformat.NotebookNode) -> list[str]:
 
 def _imports_used(first_cell: str, code: str) -> list[str]:
     """The import statements of ``first_cell`` (in its order) that bind a name ``code`` uses, cut to those names."""
-    used = {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
-    used |= {node.value.id for node in ast.walk(ast.parse(code))
-             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
+    used = {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}  # `keras` of keras.Input too
     kept = []
     for node in ast.parse(grading.cell_python(first_cell)).body:
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
