@@ -197,7 +197,15 @@ def run_in_kernel(client, code: str, interrupt_after: float | None = None, manag
         if kind in ("stream", "error", "execute_result", "display_data"):
             outputs.append({"output_type": kind, **content})
         if kind == "status" and content["execution_state"] == "idle":
-            return outputs + [{"output_type": "reply", "status": client.get_shell_msg(timeout=10)["content"]["status"]}]
+            return outputs + [{"output_type": "reply", "status": _reply(client, msg_id)["content"]["status"]}]
+
+
+def _reply(client, msg_id: str) -> dict:
+    """The shell channel's reply to ``msg_id``. Replies to earlier requests can still be queued before it: on a busy
+    machine ``wait_for_ready`` sends kernel_info again before the first one's reply comes."""
+    while (reply := client.get_shell_msg(timeout=10))["parent_header"].get("msg_id") != msg_id:
+        pass
+    return reply
 
 
 def test_a_fresh_kernel_starts_the_course_without_stderr_and_stops_training_in_one_line():
