@@ -26,6 +26,7 @@ SCOPES = {
     "test_checks_residual_blocks": "backend",
     "test_checks_why_residuals_work": "backend",
     "test_notebook": "backend",
+    "test_tracing": "backend",
     "test_train": "backend",
     "test_costs": "versions",
     "test_datasets": "versions",

@@ -8,6 +8,7 @@ One module per concern, in the spirit of d2l's ``d2l`` package. What a student's
   files, and folders of your own images
 - ``helpers.plots``     -- training curves, image grids, confusion matrices, feature maps, cost bars
 - ``helpers.progress``  -- a training cell's live line, updated in place, that leaves no timings behind
+- ``helpers.tracing``   -- ``prebuild``: a training step that TensorFlow traces once, not twice
 - ``helpers.costs``     -- parameters and multiplications per layer and per model
 - ``helpers.autodiff``  -- gradients of a model's loss on any Keras backend (TensorFlow, JAX, PyTorch)
 - ``helpers.checks``    -- the checks that tell you what is wrong with an exercise, and how to fix it
