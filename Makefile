@@ -1,11 +1,13 @@
 # Two commands do everything (see README.md):
 #   make course   set up, then open the course in JupyterLab
 #   make test     set up, then run the unit tests and execute every notebook with nbval
+# and one builds the course's website: make site (into _build/html/, from the notebooks' stored outputs).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
 INSTRUCTOR := $(VENV)/.instructor
+SITE_TOOLS := $(VENV)/.site
 # CONSTRAINTS=constraints/floors.txt installs the lowest versions requirements.txt admits (CI uses VENV=.venv-floors).
 CONSTRAINTS ?=
 
@@ -19,7 +21,7 @@ BACKEND_PACKAGES := $(or $(if $(filter jax,$(BACKEND)),$(JAX)),$(if $(filter tor
 $(if $(filter $(BACKEND),tensorflow jax torch),,$(error BACKEND must be tensorflow, jax or torch, not '$(BACKEND)'))
 export KERAS_BACKEND := $(BACKEND)
 
-.PHONY: setup instructor course test unit exercises release grade benchmark benchmark-scale
+.PHONY: setup instructor course test unit exercises site release grade benchmark benchmark-scale
 
 $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
@@ -41,6 +43,16 @@ $(INSTRUCTOR): $(READY) requirements-instructor.txt
 
 instructor: $(INSTRUCTOR) $(VENV)/.backend-$(BACKEND)
 
+# Sphinx, MyST-NB and the browser test's Playwright, for the website (requirements-site.txt says why).
+$(SITE_TOOLS): $(READY) requirements-site.txt
+	$(BIN)/python -m pip install --quiet -r requirements-site.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	touch $(SITE_TOOLS)
+
+# The website, from the stored outputs (nothing is executed): open _build/html/index.html, or serve it with
+# python -m http.server -d _build/html. A warning (a broken cross-reference, say) fails the build.
+site: $(SITE_TOOLS)
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs _build/html
+
 # Copies the exercises you do not have yet into work/ (git-ignored), then opens JupyterLab there.
 # ARGS go to JupyterLab as they are, e.g. make course ARGS="--port=8890 --no-browser".
 course: setup
@@ -54,13 +66,13 @@ course: setup
 # pytest exits 5 when it collects nothing: CI fails then too, with a line that says why.
 JOBS ?= auto
 PYTEST := $(BIN)/pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --durations=15
-test: instructor
+test: instructor $(SITE_TOOLS)
 	$(BIN)/ruff check .
 	$(PYTEST) --nbval-lax --nbval-current-env tests notebooks $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; fi; exit $$rc
 
 # The contributor's inner loop: the unit tests on one backend, without the notebooks and the slow `once` tests.
-unit: instructor
+unit: instructor $(SITE_TOOLS)
 	$(PYTEST) tests -m "not once" $(PYTEST_ARGS)
 
 # Marks the solution notebooks (nbgrader metadata, Colab badge and first cell), then writes their exercise versions
@@ -69,7 +81,7 @@ exercises: instructor
 	$(BIN)/python -m helpers.exercises --mark
 	$(BIN)/python -m helpers.exercises
 
-# An instructor's two commands (README, "For instructors"). COURSE is the nbgrader course folder, ASSIGNMENT a
+# An instructor's two commands (docs/instructors.md). COURSE is the nbgrader course folder, ASSIGNMENT a
 # notebook's name, e.g. make release COURSE=../grading ASSIGNMENT=02_residual_blocks.
 # release: makes or updates the course folder, then writes that notebook's release version (release/ASSIGNMENT/).
 # grade: grades every submitted/*/ASSIGNMENT/ in a sandbox, JOBS at a time (default: one per core), into the

@@ -40,6 +40,7 @@ SCOPES = {
     "test_progress": "backend",
     "test_prose": "once",
     "test_scale": "once",
+    "test_site": "versions",
     "test_versions": "once",
     "test_workspace": "once",
 }

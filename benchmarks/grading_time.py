@@ -7,7 +7,7 @@ For each notebook it builds a course in a temporary folder (``helpers.nbgrader_c
 notebook with ``nbgrader generate_assignment``, hands in the reference submission (``answered``: every
 exercise solved) for each student, and grades the class with one job, then again (``--force``) with two.
 Then the same submissions without their ``skip-grading`` tags, so that every cell runs, with two jobs. It
-checks full marks every time, prints a table for the README and writes benchmarks/grading_time.json:
+checks full marks every time, prints a table for docs/instructors.md and writes benchmarks/grading_time.json:
 
 - per submission: the grader's own measure, from starting the sandboxed worker to the last check (mean);
 - per class: the wall clock of the command (the grader's start included), and submissions per hour at that rate.

@@ -225,7 +225,7 @@ def targets() -> dict:
 
 
 def table(results: dict) -> str:
-    """The results as a Markdown table, as the README shows them."""
+    """The results as a Markdown table, as docs/maintainers.md shows them (Benchmarks)."""
     lines = ["| measure | value |", "|---|---|"]
     m = results["machine"]
     lines.append(

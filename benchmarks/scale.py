@@ -121,7 +121,7 @@ def summarise(runs: list[dict]) -> list[dict]:
 
 
 def table(results: dict) -> str:
-    """The summary as a Markdown table, as the README shows it."""
+    """The summary as a Markdown table, as docs/maintainers.md shows it (Training at scale)."""
     lines = [
         "| model | devices | precision | input, global batch | median step (range) | images/s | GFLOP/s |",
         "|---|---|---|---|---|---|---|",

@@ -3,7 +3,7 @@
     python -m helpers.nbgrader_course ../grading    # nbgrader_config.py and source/<notebook>/ there
 
 then ``make release`` and ``make grade`` (``helpers.autograde``), and nbgrader's own commands in that folder
-(see the README's section for instructors). Each notebook becomes one assignment named after it, e.g.
+(see docs/instructors.md). Each notebook becomes one assignment named after it, e.g.
 ``02_residual_blocks``. An existing file is never overwritten unless ``--force``: a changed one is named and
 kept.
 
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
         print(f"wrote {path}")
     for path in kept:
         print(f"kept {path}: it differs from the repository's version (--force overwrites it)")
-    print(f"Next: make release COURSE={args.root} ASSIGNMENT=<notebook>, then make grade (README, 'For instructors').")
+    print(f"Next: make release COURSE={args.root} ASSIGNMENT=<notebook>, then make grade (docs/instructors.md).")
     return 0
 
 

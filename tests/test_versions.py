@@ -1,4 +1,5 @@
-"""The floors in requirements.txt are the versions CI tests: constraints/floors.txt pins every one of them."""
+"""The floors in requirements.txt and requirements-site.txt are the versions CI tests: constraints/floors.txt pins
+every one of them."""
 
 import re
 from pathlib import Path
@@ -9,6 +10,7 @@ from packaging.version import Version
 from helpers.notebook import MINIMUM_KERAS
 
 ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = ("requirements.txt", "requirements-site.txt")
 
 
 def lines(path: Path) -> list[str]:
@@ -16,13 +18,14 @@ def lines(path: Path) -> list[str]:
 
 
 def floors() -> dict[str, Version]:
-    """Each package of requirements.txt and the version its ``>=`` names."""
+    """Each package of the requirement files and the version its ``>=`` names."""
     found = {}
-    for line in lines(ROOT / "requirements.txt"):
-        requirement = Requirement(line)
-        lowest = [spec.version for spec in requirement.specifier if spec.operator == ">="]
-        assert len(lowest) == 1, f"requirements.txt: {line!r} needs exactly one floor (>=)"
-        found[requirement.name] = Version(lowest[0])
+    for name in REQUIREMENTS:
+        for line in lines(ROOT / name):
+            requirement = Requirement(line)
+            lowest = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+            assert len(lowest) == 1, f"{name}: {line!r} needs exactly one floor (>=)"
+            found[requirement.name] = Version(lowest[0])
     return found
 
 
@@ -38,9 +41,9 @@ def pins() -> dict[str, Version]:
 
 def test_every_floor_is_pinned_in_the_constraints_file():
     required, pinned = floors(), pins()
-    assert sorted(required) == sorted(pinned), "requirements.txt and constraints/floors.txt name different packages"
+    assert sorted(required) == sorted(pinned), "the requirement files and constraints/floors.txt differ in packages"
     disagree = {name: (str(required[name]), str(pinned[name])) for name in required if required[name] != pinned[name]}
-    assert not disagree, f"floor in requirements.txt vs pin in constraints/floors.txt: {disagree}"
+    assert not disagree, f"floor in a requirement file vs pin in constraints/floors.txt: {disagree}"
 
 
 def test_start_asks_for_the_keras_floor():
