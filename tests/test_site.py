@@ -106,13 +106,13 @@ def test_the_home_page_lists_the_notebooks_in_order_with_their_exercises_and_run
             assert exercise.name in row
 
 
-def pages(site: Path) -> list[Path]:
-    """The built pages (not the theme's templates that Sphinx copies into _static/)."""
-    return [path for path in site.rglob("*.html") if "_static" not in path.relative_to(site).parts]
+@pytest.fixture(scope="module")
+def pages_read(site) -> dict[Path, Page]:
+    """Every built page, read once (not the theme's templates that Sphinx copies into _static/)."""
+    return {path: Page(path) for path in site.rglob("*.html") if "_static" not in path.relative_to(site).parts}
 
 
-def test_no_internal_link_is_broken(site):
-    pages_read = {path: Page(path) for path in pages(site)}
+def test_no_internal_link_is_broken(site, pages_read):
     broken = []
     for path, page in pages_read.items():
         for link in page.links + page.loads:
@@ -130,8 +130,8 @@ def test_no_internal_link_is_broken(site):
     assert len(pages_read) >= len(NOTEBOOKS) + 4  # the notebooks, home, and the three guides
 
 
-def test_no_page_loads_anything_from_another_host(site):
-    remote = [(path.name, loaded) for path in pages(site) for loaded in Page(path).loads
+def test_no_page_loads_anything_from_another_host(pages_read):
+    remote = [(path.name, loaded) for path, page in pages_read.items() for loaded in page.loads
               if urlsplit(loaded).scheme or loaded.startswith("//")]
     assert not remote, remote
 
