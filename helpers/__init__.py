@@ -13,7 +13,8 @@ One module per concern, in the spirit of d2l's ``d2l`` package. What a student's
 - ``helpers.autodiff``  -- gradients of a model's loss on any Keras backend (TensorFlow, JAX, PyTorch)
 - ``helpers.checks``    -- the checks that tell you what is wrong with an exercise, and how to fix it
   (a subpackage: shared building blocks, then one module per notebook)
-- ``helpers.distribute`` and ``helpers.training`` -- devices, streamed images, checkpoints (notebook 06)
+- ``helpers.distribute`` and ``helpers.training`` -- devices, and what a long run needs beyond Keras (notebook 06)
+- ``helpers.course``    -- the course's own code, exported from notebooks 02 and 06 (``helpers.export``)
 - ``helpers.colab``     -- each notebook's Open in Colab badge and its first cell's set-up there
 
 What the instructor's tools need:

@@ -8,7 +8,7 @@ after every epoch; after an interruption, run the same command with ``--resume``
 from the last one (with ``--resume`` from the start, a requeued job needs no other command). A fresh
 run never overwrites a folder that holds checkpoints. The engine follows the Keras backend
 (``KERAS_BACKEND``) and the devices found: see ``helpers.distribute``. It is the code notebook 06
-runs: ``helpers.training.fit``.
+runs: ``train_on_folder``, exported into ``helpers.course.training_at_scale``.
 
 Several machines (TensorFlow): start the same command on each, with ``TF_CONFIG`` naming all of
 them and this one's index, a checkpoint folder of its own on each, and ``--sync-batchnorm`` so that
@@ -65,6 +65,7 @@ def main(argv=None) -> int:
     import keras
 
     from helpers import distribute, training
+    from helpers.course import training_at_scale
     from helpers.datasets import DataError
 
     backend = keras.backend.backend()
@@ -77,7 +78,7 @@ def main(argv=None) -> int:
     try:
         policy = distribute.precision()
         print(f"precision: {policy}")
-        training.fit(
+        training_at_scale.train_on_folder(
             args.data,
             args.checkpoint_dir,
             model=args.model,

@@ -1,20 +1,22 @@
-"""Training a course network on a folder of images, the way long runs are done.
+"""What a long training run needs beyond Keras's own tools; notebook 06 builds the run itself from these.
 
-- ``image_stream``: images read from disk by ``keras.utils.image_dataset_from_directory``, cached,
-  shuffled afresh each epoch (epoch e with seed + e, so a resumed run sees the batches the
-  interrupted one would have seen), augmented with Keras layers, prefetched.
+Notebook 06 defines the input pipeline, the callbacks and ``train_on_folder`` (exported into
+``helpers.course.training_at_scale``, which ``python -m helpers.train`` runs). This module holds what
+Keras does not do:
+
+- ``check_run``: bad input and a folder that holds another run are refused before anything trains;
+- ``cached`` and ``file_cache``: the decoded images cached in one pass; on disk, a cache that a killed run
+  leaves usable, under an OS lock;
+- ``replay_epochs`` and ``ResumeAt``: a resumed run gets the batches the interrupted one would have had;
 - ``build_model``: the course's ResNet-50 or small ResNet (notebook 02's functions, exported to
-  ``helpers.course.residual_blocks``), or ``keras.applications.ResNet50`` as the reference.
-- ``fit``: trains under ``helpers.distribute``'s plan, keeps a ``.keras`` checkpoint per epoch,
-  resumes from the last one, and saves the final model as ``model.keras``.
-
-``python -m helpers.train`` is the command-line face of ``fit``; notebook 06 calls the same functions.
+  ``helpers.course.residual_blocks``) with fresh initialisers, or ``keras.applications.ResNet50``;
+- ``ProgressLog``: a log with the metrics and no timings;
+- ``fit_several_workers``: the custom loop where Keras's ``fit`` cannot run (several machines).
 """
 
 import functools
 import json
 import re
-import zipfile
 from pathlib import Path
 
 try:
@@ -28,101 +30,32 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from helpers import distribute, progress
+from helpers import distribute
 from helpers.course import residual_blocks
 from helpers.datasets import DataError, check_image_folder
 from helpers.distribute import SettingError
 
-CHECKPOINT = re.compile(r"epoch-(\d+)\.keras")
 FINAL = "model.keras"
+BACKUP = "backup"  # keras.callbacks.BackupAndRestore's folder, inside the checkpoint folder
+SETTINGS = "run.json"  # what a resumed run must keep: written by check_run
 
 
 class CheckpointError(RuntimeError):
     """The checkpoint folder does not fit the run asked for; the message says what to do."""
 
 
-def image_stream(
-    directory,
-    image_size: int,
-    batch_size: int,
-    *,
-    epochs: int | None = None,
-    first_epoch: int = 0,
-    seed: int = 0,
-    augment: bool = True,
-    cache="memory",
-    shuffle_buffer: int = 1024,
-    counts: dict | None = None,
-):
-    """Batches of (images in [0, 1], integer labels) streamed from a folder with one sub-folder per class.
+def cached(images, cache, contents: dict):
+    """``images.cache()``, filled now in one pass, so that every later pass reads the same order.
 
-    Arguments:
-    directory -- folder of class sub-folders (checked first with ``datasets.check_image_folder``)
-    image_size -- integer, every image is resized to image_size x image_size
-    batch_size -- integer, the global batch size; the last, partial batch is dropped when training
-    epochs -- integer for training: the stream holds epochs ``first_epoch .. epochs - 1`` back to back,
-              epoch e shuffled with seed + e; None for evaluation: one pass, in a fixed order
-    first_epoch -- integer, the first epoch of the stream (a resumed run starts after its last checkpoint)
-    seed -- integer, the order of the files and of every epoch's batches
-    augment -- random shifts, rotations and zooms (Keras layers) on training batches
-    cache -- "memory"; a file path, for a cache on disk that later runs reuse (one that a killed run left
-             half-filled is filled again); or None: read the files every epoch, for sets too big for
-             either; then Keras's own reshuffle of the file list makes a resumed run see other batches
-    shuffle_buffer -- integer, how many decoded images the per-epoch shuffle mixes at once
-    counts -- what ``check_image_folder(directory)`` returned, if you have it already (saves a second check)
-
-    Returns:
-    dataset -- a tf.data.Dataset, with ``class_names`` and ``steps_per_epoch`` attributes
+    cache -- "memory"; a file path, for a cache on disk that later runs reuse (see ``file_cache``); or None:
+             no cache, the files are read every epoch
+    contents -- what the images are (folder, image size, order): a cache on disk holding others is refused
     """
-    classes = counts or check_image_folder(directory)
-    images = keras.utils.image_dataset_from_directory(
-        directory,
-        image_size=(image_size, image_size),
-        batch_size=None,
-        shuffle=epochs is not None,  # shuffles the file list once, with the seed
-        seed=seed,
-        label_mode="int",
-        verbose=False,
-    )
-    images = images.map(lambda x, y: (x / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE)
-    # Caches are filled now, in one pass: every later pass, however many Keras starts, reads the same order.
     if cache == "memory":
         images = images.cache()
         _read_through(images)
-    elif cache:
-        folder, order = str(Path(directory).resolve()), f"seed {seed}" if epochs is not None else "sorted"
-        contents = {"folder": folder, "image_size": image_size, "images": classes, "order": order}
-        images = file_cache(images, cache, contents)
-    steps = sum(classes.values()) // batch_size
-    if epochs is None:
-        stream = images.batch(batch_size)
-        steps = -(-sum(classes.values()) // batch_size)
-    else:
-        if steps == 0:
-            raise SettingError(f"{directory} has {sum(classes.values())} images, fewer than one batch of {batch_size}")
-        buffer = min(shuffle_buffer, sum(classes.values()))
-        # Epoch e is shuffled with seed + e, whichever run and iterator reads it: a resumed run gets
-        # the batches the interrupted one would have had.
-        stream = functools.reduce(
-            tf.data.Dataset.concatenate,
-            [
-                images.shuffle(buffer, seed=seed + epoch, reshuffle_each_iteration=False).batch(
-                    batch_size, drop_remainder=True
-                )
-                for epoch in range(first_epoch, epochs)
-            ],
-        )
-        if augment:
-            augmenter = augmentation(seed)
-            # One batch after another: the layers draw from one seeded generator, and batches augmented in
-            # parallel would take its draws in a different order every run.
-            stream = stream.map(lambda x, y: (augmenter(x, training=True), y))
-    options = tf.data.Options()
-    # Every worker reads the same files and keeps its share of each batch (the files are not split).
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    stream = stream.with_options(options).prefetch(tf.data.AUTOTUNE)
-    stream.class_names, stream.steps_per_epoch = list(classes), steps
-    return stream
+        return images
+    return file_cache(images, cache, contents) if cache else images
 
 
 def file_cache(images, prefix, contents: dict):
@@ -163,22 +96,6 @@ def file_cache(images, prefix, contents: dict):
 
 def _read_through(images) -> None:
     images.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1)
-
-
-def augmentation(seed: int = 0) -> layers.Pipeline:
-    """Small random shifts, rotations and zooms: a hand sign or a digit stays what it is (no flips).
-
-    A ``layers.Pipeline``, not a ``Sequential``: inside ``tf.data`` it runs its layers with TensorFlow
-    whatever the backend, where a ``Sequential`` would call JAX or PyTorch on graph tensors.
-    """
-    return layers.Pipeline(
-        [
-            layers.RandomTranslation(0.1, 0.1, seed=seed),
-            layers.RandomRotation(0.05, seed=seed + 1),
-            layers.RandomZoom(0.1, seed=seed + 2),
-        ],
-        name="augmentation",
-    )
 
 
 def build_model(name: str, image_size: int, classes: int, *, sync_batchnorm: bool = False) -> keras.Model:
@@ -283,77 +200,42 @@ class ProgressLog(keras.callbacks.Callback):
         self.print_fn(f"epoch {epoch + 1}/{self.params['epochs']}: {metrics}")
 
 
-def checkpoints(checkpoint_dir) -> dict[int, Path]:
-    """``{epoch: path}`` of the per-epoch checkpoints in a folder (none if it does not exist)."""
-    folder = Path(checkpoint_dir)
-    found = (CHECKPOINT.fullmatch(p.name) for p in folder.glob("epoch-*.keras")) if folder.is_dir() else ()
-    return {int(m.group(1)): folder / m.group(0) for m in found if m}
 
 
-def _load_latest(done: dict[int, Path], print_fn):
-    """The newest checkpoint that loads, and its epoch; one cut short while being written is skipped."""
-    for epoch in sorted(done, reverse=True):
-        try:
-            return keras.models.load_model(done[epoch]), epoch
-        except (OSError, ValueError, zipfile.BadZipFile) as err:
-            print_fn(f"{done[epoch]} cannot be loaded ({type(err).__name__}); trying the one before")
-    raise CheckpointError(f"no checkpoint in {done[max(done)].parent} can be loaded; start a new run elsewhere")
-
-
-def fit(
-    data,
-    checkpoint_dir,
-    *,
-    model: str = "resnet50",
-    epochs: int = 10,
-    image_size: int = 64,
-    batch_size: int = 32,
-    validation_data=None,
-    optimizer: str = "adam",
-    learning_rate: float = 1e-3,
-    seed: int = 0,
-    augment: bool = True,
-    cache="memory",
-    sync_batchnorm: bool = False,
-    resume: bool = False,
-    log_every: int = 0,
-    setup: distribute.Plan | None = None,
-    print_fn=print,
-):
-    """Train a model on a folder of images, with a checkpoint per epoch; resume from the last one.
+def check_run(folder, data, validation_data, *, settings: dict, batch_size: int, setup: distribute.Plan,
+              resume: bool) -> tuple[dict, dict | None]:
+    """Refuse, before anything trains, a run that would fail or overwrite another; record its settings.
 
     Arguments:
-    data -- folder with one sub-folder per class
-    checkpoint_dir -- where ``epoch-NNN.keras`` (model and optimizer state) and the final ``model.keras`` go
-    model -- one of ``MODELS``
-    epochs -- integer, the epoch to end at (a resumed run counts the epochs already done)
-    batch_size -- integer, the global batch size (split over the devices of the plan)
-    validation_data -- a folder like ``data`` to evaluate on after every epoch, or None
-    optimizer -- "adam", or "sgd" (with momentum 0.9, the ResNet paper's choice)
-    resume -- False: refuse a folder that already holds checkpoints (nothing is overwritten);
-              True: continue from its last checkpoint, or start afresh if it holds none
-    log_every -- integer, also print the loss every this many steps (0: once per epoch)
-    setup -- a ``distribute.Plan``; None makes one with ``distribute.plan()``
+    folder -- the checkpoint folder
+    data, validation_data -- folders of class sub-folders (validation_data may be None)
+    settings -- what a resumed run must share with the run it resumes (model, image size, batch size, classes)
+    resume -- False: a folder holding a run is refused; True: its settings must match
 
     Returns:
-    model -- the trained keras.Model (also saved as checkpoint_dir/model.keras)
-    history -- the ``History`` of this call (None if there was nothing left to train)
+    counts, validation_counts -- images per class of each folder, from ``check_image_folder``
     """
-    folder = Path(checkpoint_dir)
-    done = checkpoints(folder)
-    if done and not resume:
-        raise CheckpointError(
-            f"{folder} already holds checkpoints up to epoch {max(done)}; add --resume (resume=True) to continue "
-            "that run, or choose another checkpoint folder; nothing was overwritten"
-        )
-    if (folder / FINAL).exists() and not done:
-        raise CheckpointError(f"{folder} already holds a {FINAL}; choose another checkpoint folder")
     counts = check_image_folder(data)
     validation_counts = validation_data and check_image_folder(validation_data)
     if validation_counts and list(validation_counts) != list(counts):
         raise DataError(f"{validation_data} has classes {list(validation_counts)}, {data} has {list(counts)}")
-    keras.utils.set_random_seed(seed)
-    setup = setup or distribute.plan()
+    folder = Path(folder)
+    held = sorted(p.name for p in folder.glob("epoch-*.keras")) + [n for n in (BACKUP, FINAL) if (folder / n).exists()]
+    if held and not resume:
+        raise CheckpointError(
+            f"{folder} already holds a run ({', '.join(held[-3:])}); add --resume (resume=True) to continue it, "
+            "or choose another checkpoint folder; nothing was overwritten"
+        )
+    if held and not (folder / BACKUP).exists():
+        raise CheckpointError(f"{folder} holds {', '.join(held[-3:])} but no {BACKUP} to resume from; start the run "
+                              "in another checkpoint folder")
+    settings = {**settings, "classes": list(counts)}
+    record = folder / SETTINGS
+    if held and record.exists() and json.loads(record.read_text()) != settings:
+        earlier = json.loads(record.read_text())
+        differ = ", ".join(f"{key} {earlier.get(key)!r}, not {value!r}" for key, value in settings.items()
+                           if earlier.get(key) != value)
+        raise CheckpointError(f"the run in {folder} was started with {differ}: resume with the settings of that run")
     if validation_data and setup.workers > 1:
         raise SettingError(
             "several workers train with a custom loop that does not evaluate; leave out the validation folder "
@@ -367,73 +249,57 @@ def fit(
             f"{last_batch}, which {setup.engine} cannot split over {setup.replicas} devices; choose a batch size "
             f"that leaves a multiple of {setup.replicas}"
         )
-    print_fn(setup.describe(batch_size))
-    with setup.scope():
-        if done:
-            net, first_epoch = _load_latest(done, print_fn)
-            if net.input_shape[1:3] != (image_size, image_size) or net.output_shape[-1] != len(counts):
-                raise CheckpointError(
-                    f"{done[first_epoch]} takes {net.input_shape[1:]} images into {net.output_shape[-1]} classes; "
-                    f"resume with the settings of that run"
-                )
-            print_fn(f"resuming after epoch {first_epoch} from {done[first_epoch]}")
-        else:
-            first_epoch = 0
-            net = build_model(model, image_size, len(counts), sync_batchnorm=sync_batchnorm)
-            net.compile(
-                optimizer=make_optimizer(optimizer, learning_rate),
-                loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"],
-            )
-    history = None
-    if first_epoch < epochs:
-        train = image_stream(
-            data,
-            image_size,
-            batch_size,
-            epochs=epochs,
-            first_epoch=first_epoch,
-            seed=seed,
-            augment=augment,
-            cache=cache,
-            counts=counts,
-        )
-        validation_cache = f"{cache}.validation" if cache not in (None, "memory") else cache
-        validation = validation_data and image_stream(
-            validation_data, image_size, batch_size, cache=validation_cache, counts=validation_counts
-        )
-        folder.mkdir(parents=True, exist_ok=True)
-        if setup.workers > 1:
-            with setup.scope():
-                _fit_multi_worker(net, train, setup, epochs, first_epoch, folder, ProgressLog(log_every, print_fn))
-            net.save(folder / FINAL)
-            return net, None
-        history = net.fit(
-            train,
-            epochs=epochs,
-            initial_epoch=first_epoch,
-            steps_per_epoch=train.steps_per_epoch,
-            validation_data=validation,
-            shuffle=False,  # the stream shuffles itself, epoch by epoch
-            callbacks=[
-                keras.callbacks.ModelCheckpoint(str(folder / "epoch-{epoch:03d}.keras")),
-                ProgressLog(log_every, print_fn),
-                progress.Live(model),  # in a notebook: the steps between the epoch lines (nothing elsewhere)
-            ],
-            verbose=0,
-        )
-    net.save(folder / FINAL)
-    return net, history
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(settings))
+    return counts, validation_counts
 
 
-def _fit_multi_worker(net, stream, setup, epochs: int, first_epoch: int, folder: Path, progress: ProgressLog):
+def replay_epochs(epochs: list, steps_per_epoch: int):
+    """One stream of the per-epoch datasets ``epochs``, from the epoch that training starts at.
+
+    ``BackupAndRestore`` tells ``fit`` where an interrupted run stopped only when training begins, after the
+    stream was made. So the stream skips the epochs before ``first_epoch``, a variable read when its first
+    batch is taken; ``ResumeAt`` sets it. Epoch e then gets ``epochs[e]``, whichever run trains it.
+
+    Returns:
+    stream, first_epoch -- a tf.data.Dataset, and the tf.Variable to set before its first batch
+    """
+    first_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    order = (
+        tf.data.Dataset.range(len(epochs))
+        .filter(lambda epoch: epoch >= first_epoch)
+        .flat_map(lambda epoch: tf.data.Dataset.from_tensors(epoch).repeat(steps_per_epoch))
+    )
+    return tf.data.Dataset.choose_from_datasets(epochs, order), first_epoch
+
+
+class ResumeAt(keras.callbacks.Callback):
+    """Starts a ``replay_epochs`` stream at the epoch training begins with, and says when that is a resumption."""
+
+    def __init__(self, first_epoch: tf.Variable, print_fn=print):
+        super().__init__()
+        self.first_epoch, self.print_fn, self.started = first_epoch, print_fn, False
+
+    def on_train_begin(self, logs=None):
+        self.started = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.started:
+            self.started = True
+            self.first_epoch.assign(epoch)
+            if epoch:
+                self.print_fn(f"resuming after epoch {epoch}, restored by BackupAndRestore")
+
+
+def fit_several_workers(net, stream, setup: distribute.Plan, epochs: int, callbacks: list) -> None:
     """TensorFlow's documented custom loop for several workers: ``strategy.run`` on a step function.
 
     Keras 3.15's ``fit`` stops before the first step under ``MultiWorkerMirroredStrategy``: it averages the
     first (x, y) batch with ``strategy.reduce``, which takes no nested values under that strategy
     (keras-team/keras#20585). This loop does what ``fit`` would: the same model, optimizer, loss (averaged
-    over the global batch with ``tf.nn.compute_average_loss`` and scaled under mixed precision), checkpoints
-    and progress lines; evaluation on a validation folder is left to a later single-process run.
+    over the global batch with ``tf.nn.compute_average_loss`` and scaled under mixed precision), and the same
+    callbacks, called as ``fit`` calls them (checkpoints, backup and restore, the log); evaluation on a
+    validation folder is left to a later single-process run. Call it inside ``setup.scope()``.
     """
     strategy = setup.strategy
     global_batch = int(stream.element_spec[0].shape[0])
@@ -457,15 +323,18 @@ def _fit_multi_worker(net, stream, setup, epochs: int, first_epoch: int, folder:
         loss, correct = strategy.run(replica_step, args=(images, labels))
         return strategy.reduce("SUM", loss, axis=None), strategy.reduce("SUM", correct, axis=None)
 
-    batches = iter(strategy.experimental_distribute_dataset(stream))
-    progress.set_params({"epochs": epochs, "steps": stream.steps_per_epoch})
-    for epoch in range(first_epoch, epochs):
-        progress.on_epoch_begin(epoch)
+    steps = stream.steps_per_epoch
+    callbacks = keras.callbacks.CallbackList(callbacks, model=net, epochs=epochs, steps=steps)
+    callbacks.on_train_begin()
+    batches = None
+    # BackupAndRestore restored the optimizer, whose step count says how many epochs are done.
+    for epoch in range(int(net.optimizer.iterations.numpy()) // steps, epochs):
+        callbacks.on_epoch_begin(epoch)
+        batches = batches or iter(strategy.experimental_distribute_dataset(stream))  # after ResumeAt's start
         total, right = 0.0, 0.0
-        for batch in range(stream.steps_per_epoch):
+        for batch in range(steps):
             loss, correct = step(*next(batches))
             total, right = total + float(loss), right + float(correct)
-            progress.on_train_batch_end(batch, {"loss": total / (batch + 1)})
-        net.save(folder / f"epoch-{epoch + 1:03d}.keras")
-        seen = stream.steps_per_epoch * global_batch
-        progress.on_epoch_end(epoch, {"accuracy": right / seen, "loss": total / stream.steps_per_epoch})
+            callbacks.on_train_batch_end(batch, {"loss": total / (batch + 1)})
+        callbacks.on_epoch_end(epoch, {"accuracy": right / (steps * global_batch), "loss": total / steps})
+    callbacks.on_train_end()

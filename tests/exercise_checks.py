@@ -2,16 +2,16 @@
 solution and on other correct styles, reports an unsolved stub, and names each planted mistake with its hint.
 
 Alternatives and mistakes are planted into the notebook's own solutions as text edits
-(``helpers.exercises.load_functions(..., replace=...)``), so they stay in step with the notebooks.
+(``notebook_code.load_functions(..., replace=...)``), so they stay in step with the notebooks.
 """
 
 import re
 from pathlib import Path
 
 import pytest
+from notebook_code import load_functions
 
 from helpers.checks.core import CheckFailed
-from helpers.exercises import load_functions
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -12,6 +12,7 @@ verdict. The sandbox and nbgrader are tested end to end in
 
 import contextlib
 import io
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -25,6 +26,7 @@ from exercise_checks import NOTEBOOKS, solution
 from helpers.autograde import grade, remote, sandbox, wire
 from helpers.checks.core import CheckFailed
 
+TESTS = Path(__file__).resolve().parent  # notebook_code, which the worker imports too
 MODULES = {
     module.NOTEBOOK: module
     for module in (
@@ -65,7 +67,7 @@ SCOPED = [pytest.param(nb, marks=() if nb.startswith(("04", "05")) else pytest.m
 def test_a_check_decides_the_same_in_the_grader_as_in_the_notebook(notebook, tmp_path):
     module = MODULES[notebook]
     rows = variants(module)
-    lines = ["from helpers.exercises import load_functions", STUB]
+    lines = [f"import sys\nsys.path.insert(0, {str(TESTS)!r})\nfrom notebook_code import load_functions", STUB]
     for i, (name, _, edits) in enumerate(rows):
         replace = edits if isinstance(edits, dict) else ({name: list(edits)} if edits else None)
         # The same file under a path of its own ("notebooks/././x.ipynb"): a traceback quotes each variant's line

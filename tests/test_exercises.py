@@ -5,6 +5,7 @@ import json
 
 import nbformat
 import pytest
+from notebook_code import load_functions
 
 from helpers import exercises, export, grading
 
@@ -216,7 +217,9 @@ def test_marked_cells_are_exported_with_the_imports_they_use_and_no_solution_mar
     source = module.read_text()
     assert source.startswith('"""The course\'s code from notebook Doubling.')
     code = source.split('"""', 2)[2]
-    assert "import math\nimport numpy as np\n\n\ndef area(r):" in code
+    # In the package's import order: the standard library, helpers.startup, then the third-party packages.
+    assert code.startswith("\n\nimport math\n\nimport helpers.startup  # noqa: F401")
+    assert "lines)\n\nimport numpy as np\n\n\ndef area(r):" in code
     assert "SOLUTION" not in code and "#| export" not in code and "Counter" not in code
     namespace = {}
     exec(compile(source.replace("import helpers.startup", "import sys"), str(module), "exec"), namespace)
@@ -293,7 +296,7 @@ def solution_path(tmp_path):
 
 
 def test_load_functions_runs_only_imports_and_definitions(solution_path, capsys):
-    namespace = exercises.load_functions(solution_path)
+    namespace = load_functions(solution_path)
     assert namespace["double"](4) == 8 and namespace["half"](4) == 2
     assert namespace["Box"].size == 3 and namespace["math"].pi > 3 and "Counter" in namespace
     assert namespace["square"](3) == 9 and namespace["square"].cache_info().hits == 0, "decorators are kept"
@@ -302,7 +305,7 @@ def test_load_functions_runs_only_imports_and_definitions(solution_path, capsys)
 
 
 def test_load_functions_plants_a_mistake(solution_path):
-    namespace = exercises.load_functions(
+    namespace = load_functions(
         solution_path, replace={"double": [("2 * x", "3 * x")], "half": [("x / 2", "x // 2"), ("//", "%")]}
     )
     assert namespace["double"](4) == 12
@@ -311,9 +314,9 @@ def test_load_functions_plants_a_mistake(solution_path):
 
 def test_load_functions_refuses_an_edit_that_does_not_apply(solution_path):
     with pytest.raises(ValueError, match=r"'4 \* x' is not in the source of double in .*solution\.ipynb"):
-        exercises.load_functions(solution_path, replace={"double": [("4 * x", "5 * x")]})
+        load_functions(solution_path, replace={"double": [("4 * x", "5 * x")]})
 
 
 def test_load_functions_refuses_an_unknown_function(solution_path):
     with pytest.raises(ValueError, match=r"solution\.ipynb defines no triple"):
-        exercises.load_functions(solution_path, replace={"triple": [("x", "y")]})
+        load_functions(solution_path, replace={"triple": [("x", "y")]})

@@ -83,6 +83,15 @@ FORGER = (
     "    except Exception:\n"
     "        pass\n"
 )
+# How an attacker takes the functions a notebook it can read defines: every code cell with a definition, run.
+READ_DEFINITIONS = (
+    "import json\n"
+    "def _define(path):\n"
+    "    for cell in json.load(open(path))['cells']:\n"
+    "        if cell['cell_type'] == 'code' and 'def ' in ''.join(cell['source']):\n"
+    "            try:\n                exec(''.join(cell['source']), globals())\n"
+    "            except Exception:\n                pass\n"
+)
 # Each attack: (where its code goes: "first" is the end of the first code cell, "end" a new last cell, else the
 # solution cell of that exercise, replaced), its code. {course}, {root}, {port} are filled in.
 ATTACKS = {
@@ -104,16 +113,16 @@ ATTACKS = {
         "get_ipython().ast_transformers.append(_Nothing())\n"
     )),
     "solution_notebooks": ("end", (
-        "from helpers import exercises\n"
+        f"{READ_DEFINITIONS}"
         "for _path in ['{root}/notebooks/{nb}.ipynb', '{course}/source/{nb}/{nb}.ipynb']:\n"
-        "    try:\n        globals().update(exercises.load_functions(_path))\n"
+        "    try:\n        _define(_path)\n"
         "    except Exception as _err:\n        print('cannot read', _path, type(_err).__name__)\n"
     )),
     "other_students": ("end", (
-        "import glob\nfrom helpers import exercises\n"
+        f"import glob\n{READ_DEFINITIONS}"
         "_paths = glob.glob('{course}/submitted/*/{nb}/*.ipynb') + glob.glob('/**/*.ipynb', recursive=True)\n"
         "for _path in _paths:\n"
-        "    try:\n        globals().update(exercises.load_functions(_path))\n    except Exception:\n        pass\n"
+        "    try:\n        _define(_path)\n    except Exception:\n        pass\n"
     )),
     "gradebook": ("first", (
         "import sqlite3, subprocess, sys\n"

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from scale_runs import QUICK, ROOT, command, environment, image_folder, largest_difference, train, weights, write_signs
 
-from helpers import training
+from helpers.course import training_at_scale
 
 TOLERANCE = 1e-4
 
@@ -41,7 +41,7 @@ def one_step(signs, tmp_path_factory):
 @pytest.mark.backend  # in this process, on the backend in use (the rest of this file is once: see conftest.py)
 def test_augmented_batches_are_the_same_in_every_run(signs):
     def batches():
-        stream = training.image_stream(signs / "train", 32, 20, epochs=2)
+        stream = training_at_scale.image_stream(signs / "train", 32, 20, epochs=2)
         return [np.asarray(images) for images, _ in stream.take(8)]
 
     for index, (first, again) in enumerate(zip(batches(), batches(), strict=True)):
@@ -119,13 +119,13 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(signs, tmp_path):
             break
     run.wait(timeout=60)
     assert run.returncode == -signal.SIGKILL, "the run ended before it could be interrupted"
-    assert sorted(p.name for p in (tmp_path / "cut").iterdir()) == ["epoch-001.keras"]
+    assert sorted(p.name for p in (tmp_path / "cut").iterdir()) == ["backup", "epoch-001.keras", "run.json"]
 
     refused = subprocess.run(command(*args, "--checkpoint-dir", tmp_path / "cut"), cwd=ROOT, env=environment(),
                              capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "--resume" in refused.stderr
     resumed = train(*args, "--checkpoint-dir", tmp_path / "cut", "--resume")
-    assert "resuming after epoch 1" in resumed and "epoch 3/3" in resumed
+    assert "resuming after epoch 1, restored by BackupAndRestore" in resumed and "epoch 3/3" in resumed
     assert largest_difference(tmp_path / "whole/model.keras", tmp_path / "cut/model.keras") < 1e-6
 
 

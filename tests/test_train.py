@@ -11,6 +11,7 @@ import pytest
 from scale_runs import ROOT, environment
 
 from helpers import datasets, distribute, train, training
+from helpers.course import training_at_scale
 
 
 @pytest.fixture
@@ -67,22 +68,30 @@ def test_fresh_run_never_overwrites_checkpoints(capsys, folder, tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "epoch-004.keras").write_bytes(b"an earlier run")
     code, err = run(capsys, "--data", folder, "--checkpoint-dir", tmp_path / "run")
-    assert code == 2 and "checkpoints up to epoch 4" in err and "--resume" in err
+    assert code == 2 and "already holds a run (epoch-004.keras)" in err and "--resume" in err
     assert (tmp_path / "run" / "epoch-004.keras").read_bytes() == b"an earlier run"
 
 
-@pytest.mark.versions  # which errors a cut-short file raises is Keras's, not the backend's
-def test_a_checkpoint_cut_short_while_written_is_skipped_on_resume(capsys, folder, tmp_path):
+@pytest.mark.versions  # which errors a cut-short file raises, and what BackupAndRestore does then, is Keras's
+def test_a_backup_cut_short_while_written_falls_back_on_the_one_before(capsys, folder, tmp_path):
     args = ["--model", "small_resnet", "--data", folder, "--image-size", 32, "--batch-size", 2, "--no-augment",
             "--checkpoint-dir", tmp_path / "run"]
     assert train.main([str(a) for a in [*args, "--epochs", 2]]) == 0
-    second = tmp_path / "run" / "epoch-002.keras"
-    second.write_bytes(second.read_bytes()[: second.stat().st_size // 2])  # as a machine switched off mid-write
+    latest = tmp_path / "run" / training.BACKUP / "latest.weights.h5"  # BackupAndRestore's file: epoch 2
+    latest.write_bytes(latest.read_bytes()[: latest.stat().st_size // 2])  # as a machine switched off mid-write
     capsys.readouterr()
     assert train.main([str(a) for a in [*args, "--epochs", 3, "--resume"]]) == 0
     out = capsys.readouterr().out
-    assert f"{second} cannot be loaded" in out and "resuming after epoch 1" in out
+    assert "resuming after epoch 1" in out
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("epoch ")] == ["epoch 2/3", "epoch 3/3"]
+
+
+def test_a_resumed_run_keeps_the_settings_of_the_run_it_resumes(capsys, folder, tmp_path):
+    args = ["--model", "small_resnet", "--data", folder, "--batch-size", 2, "--checkpoint-dir", tmp_path / "run"]
+    assert train.main([str(a) for a in [*args, "--epochs", 1, "--image-size", 32]]) == 0
+    capsys.readouterr()
+    code, err = run(capsys, *args, "--epochs", 2, "--image-size", 40, "--resume")
+    assert code == 2 and "started with image_size 32, not 40" in err and "settings of that run" in err
 
 
 def test_batch_that_does_not_split_over_the_devices():
@@ -134,36 +143,36 @@ def test_a_cache_half_filled_by_a_killed_run_is_filled_again(folder, tmp_path):
     filler.wait(timeout=60)
     assert list(prefix.parent.glob("train_*.lockfile")), "the filler was killed after it had finished"
 
-    stream = training.image_stream(folder, 8, 2, epochs=2, cache=prefix, augment=False)
+    stream = training_at_scale.image_stream(folder, 8, 2, epochs=2, cache=prefix, augment=False)
     assert stream.steps_per_epoch == 2 and len(list(stream)) == 4
     assert not list(prefix.parent.glob("*.lockfile"))
 
 
 def test_a_cache_of_other_images_is_refused(folder, tmp_path):
     prefix = tmp_path / "cache" / "train"
-    training.image_stream(folder, 8, 2, epochs=1, cache=prefix, augment=False)
-    assert len(list(training.image_stream(folder, 8, 2, epochs=1, cache=prefix, augment=False))) == 2  # reused
+    training_at_scale.image_stream(folder, 8, 2, epochs=1, cache=prefix, augment=False)
+    assert len(list(training_at_scale.image_stream(folder, 8, 2, epochs=1, cache=prefix, augment=False))) == 2  # reused
     with pytest.raises(datasets.DataError, match="holds other images .*image_size.: 8"):
-        training.image_stream(folder, 16, 2, epochs=1, cache=prefix, augment=False)
+        training_at_scale.image_stream(folder, 16, 2, epochs=1, cache=prefix, augment=False)
     with pytest.raises(training.SettingError, match="is a folder; give a file name in it"):
-        training.image_stream(folder, 8, 2, epochs=1, cache=tmp_path / "cache", augment=False)
+        training_at_scale.image_stream(folder, 8, 2, epochs=1, cache=tmp_path / "cache", augment=False)
 
 
 def test_hidden_folders_are_not_classes(folder):
     (folder / ".ipynb_checkpoints").mkdir()  # JupyterLab makes one wherever a notebook is opened
     assert datasets.check_image_folder(folder) == {"a": 2, "b": 2}
-    assert training.image_stream(folder, 8, 2, epochs=1).class_names == ["a", "b"]
+    assert training_at_scale.image_stream(folder, 8, 2, epochs=1).class_names == ["a", "b"]
 
 
 def test_several_workers_refuse_a_validation_folder_before_training(folder, tmp_path):
     two_workers = distribute.Plan("tf.distribute.MultiWorkerMirroredStrategy", ["/device:CPU:0"], 2, workers=2)
     with pytest.raises(training.SettingError, match="several workers .* does not evaluate"):
-        training.fit(folder, tmp_path / "run", validation_data=folder, setup=two_workers)
+        training_at_scale.train_on_folder(folder, tmp_path / "run", validation_data=folder, setup=two_workers)
     assert not (tmp_path / "run").exists()
 
 
 def kernels(name: str, seed: int, image_size: int = 32) -> list[np.ndarray]:
-    """The convolution kernels a model built for training starts from, after seeding as training.fit does."""
+    """The convolution kernels a model built for training starts from, after seeding as train_on_folder does."""
     keras.utils.set_random_seed(seed)
     model = training.build_model(name, image_size, 6)
     convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -240,7 +249,7 @@ def test_the_several_workers_loop_trains_as_fit_does_under_mixed_precision(folde
     them, 2**15 times too small.
     """
     steps = 8
-    stream = training.image_stream(folder, 32, 4, epochs=steps, augment=False)  # 4 images: one step an epoch
+    stream = training_at_scale.image_stream(folder, 32, 4, epochs=steps, augment=False)  # 4 images: one step an epoch
     setup = distribute.plan()
     changes = []
     for name in ("fit", "loop"):
@@ -254,7 +263,7 @@ def test_the_several_workers_loop_trains_as_fit_does_under_mixed_precision(folde
             net.fit(stream, epochs=steps, steps_per_epoch=1, shuffle=False, verbose=0)
         else:
             with setup.scope():
-                training._fit_multi_worker(net, stream, setup, steps, 0, tmp_path, training.ProgressLog(print_fn=str))
+                training.fit_several_workers(net, stream, setup, steps, [training.ProgressLog(print_fn=str)])
         changes.append(keras.ops.convert_to_numpy(kernel) - before)
     assert np.abs(changes[0]).max() > 1e-3, "fit did not change the last layer"
     np.testing.assert_allclose(changes[1], changes[0], atol=0.02 * np.abs(changes[0]).max())
@@ -264,5 +273,6 @@ def test_a_last_validation_batch_that_jax_cannot_split_is_refused_before_trainin
     (folder / "b" / "1.png").rename(tmp_path / "spare.png")  # 3 images: batches of 2, then 1
     two_devices = distribute.Plan("keras.distribution.DataParallel", ["cpu:0", "cpu:1"], 2, uneven_batches=False)
     with pytest.raises(training.SettingError, match="3 images: in batches of 2 the last holds 1, .* over 2 devices"):
-        training.fit(folder, tmp_path / "run", validation_data=folder, batch_size=2, setup=two_devices)
+        training_at_scale.train_on_folder(folder, tmp_path / "run", validation_data=folder, batch_size=2,
+                                          setup=two_devices)
     assert not (tmp_path / "run").exists()
