@@ -25,7 +25,7 @@ EXERCISES = NOTEBOOKS / "exercises"
 
 
 def solution_notebooks() -> list[Path]:
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    return sorted(NOTEBOOKS.glob("*.ipynb"))  # as helpers.exercises lists them
 
 
 def copy_notebooks(app, config) -> None:
@@ -53,7 +53,7 @@ def page_links(app, doctree) -> None:
     )
     if badge is None:
         raise ValueError(f"notebooks/{name}.ipynb has no Open in Colab badge: run `make exercises`")
-    address = colab.repository(ROOT)
+    address = app.config.html_theme_options["repository_url"]  # conf.py read it from pyproject.toml
     links = nodes.paragraph(classes=["course-links"])
     for number, (text, uri) in enumerate(
         (
