@@ -231,8 +231,8 @@ def check_run(folder, data, validation_data, *, settings: dict, batch_size: int,
                               "in another checkpoint folder")
     settings = {**settings, "classes": list(counts)}
     record = folder / SETTINGS
-    if held and record.exists() and json.loads(record.read_text()) != settings:
-        earlier = json.loads(record.read_text())
+    earlier = json.loads(record.read_text()) if held and record.exists() else settings
+    if earlier != settings:
         differ = ", ".join(f"{key} {earlier.get(key)!r}, not {value!r}" for key, value in settings.items()
                            if earlier.get(key) != value)
         raise CheckpointError(f"the run in {folder} was started with {differ}: resume with the settings of that run")
