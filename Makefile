@@ -20,6 +20,13 @@ TORCH ?= torch
 BACKEND_PACKAGES := $(or $(if $(filter jax,$(BACKEND)),$(JAX)),$(if $(filter torch,$(BACKEND)),$(TORCH)))
 $(if $(filter $(BACKEND),tensorflow jax torch),,$(error BACKEND must be tensorflow, jax or torch, not '$(BACKEND)'))
 export KERAS_BACKEND := $(BACKEND)
+# JAX compiles each new operation (every shape a layer's initialiser draws, every training step) once per process;
+# its persistent compilation cache keeps the compiled code for later processes and runs: building ResNet-50 on JAX
+# took 12.5 s, 1.4 s from the cache. It lies outside the clone, shared by every clone and run; JAX keys each
+# entry on its own version, the device and the computation. The grader's sandbox does not pass it on.
+export JAX_COMPILATION_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/deep-cnn-course/jax
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
+export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES ?= -1
 
 .PHONY: setup instructor course test unit exercises site release grade benchmark benchmark-scale
 

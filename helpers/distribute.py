@@ -20,6 +20,7 @@ Call ``plan()`` once, before building a model, and build and compile the model i
 """
 
 import contextlib
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -70,24 +71,30 @@ class Plan:
         )
 
 
-def plan() -> Plan:
-    """The data-parallel set-up for the current backend and the devices it finds."""
+def plan(devices: int | None = None) -> Plan:
+    """The data-parallel set-up for the current backend and the devices it finds.
+
+    Arguments:
+    devices -- train on the first N devices of this machine only (None: all of them), e.g. one of two GPUs;
+               a SettingError if it has fewer (several workers: each uses all of its own)
+    """
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        return _tensorflow_plan()
+        return _tensorflow_plan(devices)
     if backend == "jax":
-        devices = keras.distribution.list_devices()
-        if len(devices) > 1:
-            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
-            return Plan("keras.distribution.DataParallel", devices, len(devices), uneven_batches=False)
-        return Plan("JAX, one device", devices, 1)
+        found = _first(keras.distribution.list_devices(), devices)
+        if len(found) > 1:
+            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=found))
+            return Plan("keras.distribution.DataParallel", found, len(found), uneven_batches=False)
+        keras.distribution.set_distribution(None)  # a plan made before may have set one
+        return Plan("JAX, one device", found, 1)
     import torch
 
     device = "cuda:0" if torch.cuda.is_available() else "cpu"
-    return Plan("PyTorch, one device (keras.distribution has no PyTorch implementation)", [device], 1)
+    return Plan("PyTorch, one device (keras.distribution has no PyTorch implementation)", _first([device], devices), 1)
 
 
-def _tensorflow_plan() -> Plan:
+def _tensorflow_plan(devices: int | None) -> Plan:
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # the strategies announce their devices at INFO level; describe() says it
@@ -99,9 +106,27 @@ def _tensorflow_plan() -> Plan:
         replicas = strategy.num_replicas_in_sync
         return Plan("tf.distribute.MultiWorkerMirroredStrategy", local, replicas, workers, strategy)
     # MirroredStrategy() alone takes only the first CPU; name the devices so that logical CPUs count too.
-    devices = [d.name for d in tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")]
-    strategy = tf.distribute.MirroredStrategy(devices=devices)
-    return Plan("tf.distribute.MirroredStrategy", devices, strategy.num_replicas_in_sync, 1, strategy)
+    found = [d.name for d in tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")]
+    found = _first(found, devices)
+    strategy = _mirrored(tuple(found))
+    return Plan("tf.distribute.MirroredStrategy", found, strategy.num_replicas_in_sync, 1, strategy)
+
+
+def _first(found: list, devices: int | None) -> list:
+    """The first ``devices`` of the devices found (None: all of them)."""
+    if devices is not None and not 1 <= devices <= len(found):
+        raise SettingError(f"{devices} devices asked for, {len(found)} found: {', '.join(map(str, found))}")
+    return found[:devices]
+
+
+@functools.cache
+def _mirrored(devices: tuple[str, ...]):
+    """One MirroredStrategy per set of devices and process: a second one over the same devices numbers its
+    collective operations as the first did, and its all-reduce then fails (a shape mismatch in the collective
+    instance), e.g. when the cell that makes the plan runs again."""
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(devices=list(devices))
 
 
 def split_cpu(count: int) -> None:
@@ -113,6 +138,9 @@ def split_cpu(count: int) -> None:
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
+    configured = tf.config.get_logical_device_configuration(cpu)
+    if configured is not None and len(configured) == count:  # split so already: a second run in this process
+        return
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
     except RuntimeError as err:

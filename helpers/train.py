@@ -44,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--sync-batchnorm", action="store_true", help="batch norm over the global batch (TensorFlow)")
     p.add_argument("--cpu-devices", type=positive, help="split the CPU into N devices, to rehearse multi-device")
+    p.add_argument("--devices", type=positive, help="train on the first N devices only (default: all of them)")
     p.add_argument("--log-every", type=int, default=0, help="also print the loss every N steps")
     return p
 
@@ -94,6 +95,7 @@ def main(argv=None) -> int:
             sync_batchnorm=args.sync_batchnorm,
             resume=args.resume,
             log_every=args.log_every,
+            setup=distribute.plan(args.devices),
         )
     except (DataError, training.CheckpointError, distribute.SettingError) as err:
         return fail(str(err))

@@ -46,7 +46,12 @@ def command(*args) -> list[str]:
 
 def train(*args, **env) -> str:
     """Run ``python -m helpers.train`` in a fresh process; return its output, failing with it on an error."""
-    done = subprocess.run(command(*args), cwd=ROOT, env=environment(**env), capture_output=True, text=True, timeout=600)
+    return succeed(command(*args), **env)
+
+
+def succeed(argv: list, **env) -> str:
+    """Run ``argv`` in a fresh process; return its output, failing with it on an error."""
+    done = subprocess.run(argv, cwd=ROOT, env=environment(**env), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr[-3000:]}"
     return done.stdout
 

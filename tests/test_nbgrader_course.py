@@ -118,9 +118,13 @@ ATTACKS = {
         "    try:\n        _define(_path)\n"
         "    except Exception as _err:\n        print('cannot read', _path, type(_err).__name__)\n"
     )),
+    # Every notebook under the folders where a course or a home could be (a search of the whole file system, the
+    # Python installation included, outlasts the time limit and then proves nothing).
     "other_students": ("end", (
-        f"import glob\n{READ_DEFINITIONS}"
-        "_paths = glob.glob('{course}/submitted/*/{nb}/*.ipynb') + glob.glob('/**/*.ipynb', recursive=True)\n"
+        f"import glob, os\n{READ_DEFINITIONS}"
+        "_paths = glob.glob('{course}/submitted/*/{nb}/*.ipynb')\n"
+        "for _base in ['{course}', '{root}', os.path.dirname('{root}'), '/home', '/tmp', os.getcwd()]:\n"
+        "    _paths += glob.glob(_base + '/**/*.ipynb', recursive=True)\n"
         "for _path in _paths:\n"
         "    try:\n        _define(_path)\n    except Exception:\n        pass\n"
     )),

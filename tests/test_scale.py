@@ -1,7 +1,9 @@
 """Training on several devices, several workers, and after an interruption: each run is its own process.
 
-A process fixes its device count when TensorFlow or JAX starts, so every run here is a fresh
-``python -m helpers.train`` (the command notebook 06 describes) on the loopback address only.
+Every run is ``python -m helpers.train`` (the command notebook 06 describes), in a fresh process: a process
+fixes its device count when TensorFlow or JAX starts. The runs on one and on two devices that are compared
+share one process with two devices (``tests/several_runs.py``, each run taking its share with ``--devices``),
+so that the backend starts once for them; the workers talk over the loopback address only.
 
 Tolerance. On a CPU, two devices add their halves of a sum in another order than one device adds the
 whole, so after one step the weights differ by rounding: 4e-7 measured, against 5e-2 when batch norm
@@ -13,6 +15,7 @@ kernel differed by 1.4e-3 with synchronized batch norm (7.9e-3 per device), too 
 
 import importlib.util
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -20,7 +23,18 @@ import sys
 
 import numpy as np
 import pytest
-from scale_runs import QUICK, ROOT, command, environment, image_folder, largest_difference, train, weights, write_signs
+from scale_runs import (
+    QUICK,
+    ROOT,
+    command,
+    environment,
+    image_folder,
+    largest_difference,
+    succeed,
+    train,
+    weights,
+    write_signs,
+)
 
 from helpers.course import training_at_scale
 
@@ -49,12 +63,11 @@ def test_augmented_batches_are_the_same_in_every_run(signs):
 
 
 def test_two_tensorflow_devices_match_one(one_step, tmp_path):
-    one = train("--data", one_step, "--checkpoint-dir", tmp_path / "one", "--epochs", 1, *QUICK,
-                "--cpu-devices", 1, "--sync-batchnorm")
-    two = train("--data", one_step, "--checkpoint-dir", tmp_path / "two", "--epochs", 1, *QUICK,
-                "--cpu-devices", 2, "--sync-batchnorm")
-    per_device = train("--data", one_step, "--checkpoint-dir", tmp_path / "per_device", "--epochs", 1, *QUICK,
-                       "--cpu-devices", 2)
+    one, two, per_device = runs_in_one_process(
+        ["--data", one_step, "--checkpoint-dir", tmp_path / "one", "--devices", 1, "--sync-batchnorm"],
+        ["--data", one_step, "--checkpoint-dir", tmp_path / "two", "--sync-batchnorm"],
+        ["--data", one_step, "--checkpoint-dir", tmp_path / "per_device"],
+    )
     assert "tf.distribute.MirroredStrategy | 1 device(s)" in one and "global batch 16 = 1 x 16 per device" in one
     assert "2 device(s): /device:CPU:0, /device:CPU:1 | global batch 16 = 2 x 8 per device" in two
     assert largest_difference(tmp_path / "one/model.keras", tmp_path / "two/model.keras") < TOLERANCE
@@ -64,13 +77,27 @@ def test_two_tensorflow_devices_match_one(one_step, tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed; CI's JAX pass runs this")
 def test_two_jax_devices_match_one(one_step, tmp_path):
-    one = train("--data", one_step, "--checkpoint-dir", tmp_path / "one", "--epochs", 1, *QUICK,
-                "--cpu-devices", 1, KERAS_BACKEND="jax")
-    two = train("--data", one_step, "--checkpoint-dir", tmp_path / "two", "--epochs", 1, *QUICK,
-                "--cpu-devices", 2, KERAS_BACKEND="jax")
+    one, two = runs_in_one_process(
+        ["--data", one_step, "--checkpoint-dir", tmp_path / "one", "--devices", 1],
+        ["--data", one_step, "--checkpoint-dir", tmp_path / "two"],
+        KERAS_BACKEND="jax",
+    )
     assert "JAX, one device" in one
     assert "keras.distribution.DataParallel | 2 device(s)" in two and "global batch 16 = 2 x 8 per device" in two
     assert largest_difference(tmp_path / "one/model.keras", tmp_path / "two/model.keras") < TOLERANCE
+
+
+def runs_in_one_process(*runs, **env) -> list[str]:
+    """Each run's output: one epoch of QUICK on two CPU devices (--devices 1: on the first only), in one process.
+
+    A fresh process per run would start TensorFlow or JAX once per run; each run here still builds, traces and
+    trains its own model from the same seed.
+    """
+    argv = [[*map(str, run), "--epochs", "1", *QUICK, "--cpu-devices", "2"] for run in runs]
+    out = succeed([sys.executable, ROOT / "tests" / "several_runs.py", json.dumps(argv)], **env)
+    outputs = re.split(r"^run \d+\n", out, flags=re.M)[1:]
+    assert len(outputs) == len(runs), out
+    return outputs
 
 
 def free_ports(count: int) -> list[int]:

@@ -101,6 +101,15 @@ def test_batch_that_does_not_split_over_the_devices():
         Plan("two devices", ["a", "b"], 2).per_device_batch(15)
 
 
+def test_more_devices_than_there_are_is_refused():
+    from helpers import distribute
+
+    found = len(distribute.plan().devices)
+    with pytest.raises(distribute.SettingError, match=f"{found + 1} devices asked for, {found} found: "):
+        distribute.plan(found + 1)
+    assert distribute.plan(1).replicas == 1
+
+
 @pytest.mark.parametrize("bad", ["0", "-3", "two"])
 def test_epochs_must_be_a_positive_integer(capsys, bad, tmp_path):
     with pytest.raises(SystemExit):
