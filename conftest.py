@@ -74,14 +74,15 @@ def pytest_collectstart(collector):
 def pytest_collection_modifyitems(config, items):
     for item in items:
         path = Path(str(item.fspath))
-        if not SCOPE_MARKERS & {mark.name for mark in item.iter_markers()}:
+        scopes = SCOPE_MARKERS & {mark.name for mark in item.iter_markers()}
+        if not scopes:
             if path.suffix == ".ipynb":
-                item.add_marker(pytest.mark.backend)
+                scopes = {"backend"}
             elif path.stem in SCOPES:
-                item.add_marker(getattr(pytest.mark, SCOPES[path.stem]))
+                scopes = {SCOPES[path.stem]}
             else:
                 raise pytest.UsageError(f"{path.name}: give its tests a scope in SCOPES in conftest.py")
-        scopes = {mark.name for mark in item.iter_markers()}
+            item.add_marker(getattr(pytest.mark, *scopes))
         if "versions" in scopes or (path.suffix == ".ipynb" or path.stem.startswith(FLOORS)) and "backend" in scopes:
             item.add_marker(pytest.mark.floors)
     rank = {stem: index for index, stem in enumerate(SLOWEST_FIRST)}

@@ -1,4 +1,4 @@
-"""Training on several devices, several workers, and after an interruption: each run is its own process.
+"""Training on several devices, several workers, and after an interruption, in fresh processes.
 
 Every run is ``python -m helpers.train`` (the command notebook 06 describes), in a fresh process: a process
 fixes its device count when TensorFlow or JAX starts. The runs on one and on two devices that are compared
