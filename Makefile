@@ -28,6 +28,12 @@ export JAX_COMPILATION_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/deep-
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
 export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES ?= -1
 
+# jsonschema checks the "iri" format with rfc3987-syntax where it is installed (jupyter-events asks for it through
+# jsonschema[format-nongpl]), and that package compiles its grammar whenever it is imported: 3.5 s in every
+# process that imports nbformat, 3.8 s in all (pytest, nbval, nbgrader, the grader, JupyterLab). Nothing here
+# checks that format, and jsonschema leaves it unchecked without the package: it is taken out after each install.
+SLOW_TO_IMPORT := rfc3987-syntax
+
 .PHONY: setup instructor course test unit exercises site release grade benchmark benchmark-scale
 
 $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
@@ -35,6 +41,7 @@ $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e . $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	$(BIN)/python -m pip uninstall --quiet --yes $(SLOW_TO_IMPORT)
 	touch $(READY)
 
 $(VENV)/.backend-$(BACKEND): $(READY)
@@ -46,6 +53,7 @@ setup: $(READY) $(VENV)/.backend-$(BACKEND)
 # nbgrader, for grading and for making the exercise notebooks (requirements-instructor.txt says why it is separate).
 $(INSTRUCTOR): $(READY) requirements-instructor.txt
 	$(BIN)/python -m pip install --quiet -r requirements-instructor.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	$(BIN)/python -m pip uninstall --quiet --yes $(SLOW_TO_IMPORT)
 	touch $(INSTRUCTOR)
 
 instructor: $(INSTRUCTOR) $(VENV)/.backend-$(BACKEND)
@@ -53,6 +61,7 @@ instructor: $(INSTRUCTOR) $(VENV)/.backend-$(BACKEND)
 # Sphinx, MyST-NB and the browser test's Playwright, for the website (requirements-site.txt says why).
 $(SITE_TOOLS): $(READY) requirements-site.txt
 	$(BIN)/python -m pip install --quiet -r requirements-site.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	$(BIN)/python -m pip uninstall --quiet --yes $(SLOW_TO_IMPORT)
 	touch $(SITE_TOOLS)
 
 # The website, from the stored outputs (nothing is executed): open _build/html/index.html, or serve it with

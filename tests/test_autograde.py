@@ -23,7 +23,7 @@ import test_checks_residual_blocks
 import test_checks_why_residuals_work
 from exercise_checks import NOTEBOOKS, solution
 
-from helpers.autograde import grade, remote, sandbox, wire
+from helpers.autograde import judge, remote, sandbox, wire
 from helpers.checks.core import CheckFailed
 
 TESTS = Path(__file__).resolve().parent  # notebook_code, which the worker imports too
@@ -75,7 +75,7 @@ def test_a_check_decides_the_same_in_the_grader_as_in_the_notebook(notebook, tmp
         path = f"{NOTEBOOKS}{'/.' * (i + 1)}/{notebook}"
         lines.append(f"variant_{i} = load_functions({path!r}, replace={replace!r})[{name!r}]")
     as_graded = nbformat.read(NOTEBOOKS / notebook, as_version=4)
-    cells = [*grade.cells_to_run(as_graded, as_graded), {"index": len(as_graded.cells), "source": "\n".join(lines)}]
+    cells = [*judge.cells_to_run(as_graded, as_graded), {"index": len(as_graded.cells), "source": "\n".join(lines)}]
     worker = remote.Worker(tmp_path / "work", sandbox.Limits(), sandboxed=False)
     ran = worker.start(cells, timeout=900, output_limit=10_000)
     assert [(entry["index"], entry["error"]) for entry in ran if entry["error"]] == []

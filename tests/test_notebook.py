@@ -141,10 +141,11 @@ def test_the_modules_of_helpers_import_each_other_without_a_circle():
 
 @pytest.mark.once  # which modules a fresh interpreter loads: the same on every backend
 def test_helpers_and_the_tools_that_do_not_train_start_no_backend():
-    """``import helpers``, the modules behind make course, the exercise generator and nbgrader's plugin, and
-    ``python -m helpers.train --help`` leave Keras and every backend unloaded."""
+    """``import helpers``, the modules behind make course, the exercise generator, nbgrader's plugin and the
+    grader's class process (``make grade``: only its pool's processes judge, with Keras), and ``python -m
+    helpers.train --help`` leave Keras and every backend unloaded."""
     backends = "{'keras', 'tensorflow', 'jax', 'torch'}"
-    tools = "import helpers, helpers.lab, helpers.exercises, helpers.nbgrader_course, helpers.autograde.sandbox"
+    tools = "import helpers, helpers.lab, helpers.exercises, helpers.nbgrader_course, helpers.autograde.__main__"
     loaded = python(f"import sys; {tools}; print(sorted({backends} & sys.modules.keys()))")
     assert loaded.stdout.strip() == "[]"
     helped = python(f"import runpy, sys; sys.argv = ['train', '--help']\ntry:\n    runpy.run_module('helpers.train', "
