@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from helpers.autograde import grade, sandbox
+from helpers.autograde import grade, sandbox, submission
 
 
 def jobs(text: str) -> int:
@@ -32,13 +32,13 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=grade.Settings.timeout,
+        default=submission.Settings.timeout,
         help="seconds for all the cells of one submission (default: %(default)s)",
     )
     parser.add_argument(
         "--call-timeout",
         type=float,
-        default=grade.Settings.call_timeout,
+        default=submission.Settings.call_timeout,
         help="seconds for each call of a student's function by a check (default: %(default)s)",
     )
     parser.add_argument(
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
-    settings = grade.Settings(timeout=args.timeout, call_timeout=args.call_timeout, sandboxed=not args.no_sandbox)
+    settings = submission.Settings(timeout=args.timeout, call_timeout=args.call_timeout, sandboxed=not args.no_sandbox)
     course = grade.Course(args.course.resolve(), args.assignment)
     try:
         grade.grade_class(course, args.jobs, settings, force=args.force)

@@ -17,7 +17,7 @@ import nbformat
 
 from helpers import grading
 from helpers.autograde import remote
-from helpers.autograde.grade import OUTPUT_LIMIT, Result, Settings, read_submission
+from helpers.autograde.submission import OUTPUT_LIMIT, Result, Settings, read_submission
 from helpers.checks import core
 
 

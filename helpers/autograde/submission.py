@@ -1,0 +1,46 @@
+"""What grading one submission takes and gives: its settings, its result, and the notebook read with limits.
+
+Plain data, without Keras: the grader's class process (``helpers.autograde.grade``) and the pool's judging
+processes (``helpers.autograde.judge``) both use it, and only the second starts Keras.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from helpers.autograde import sandbox
+
+SUBMISSION_LIMIT = 20 * 2**20  # bytes of notebook JSON
+OUTPUT_LIMIT = 10_000  # characters of each output kept for the feedback
+
+
+@dataclass(frozen=True)
+class Settings:
+    timeout: float = 900  # seconds for all of a submission's cells
+    call_timeout: float = 120  # seconds for each call a check makes
+    restarts: int = 1  # workers started again after one stopped, for the exercises still to grade
+    sandboxed: bool = True
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+
+
+@dataclass
+class Result:
+    """What grading one submission decided: points per check cell (None: to be graded by hand), why."""
+
+    student: str
+    scores: dict = field(default_factory=dict)  # grade_id -> points or None
+    outputs: dict = field(default_factory=dict)  # grade_id -> the check's text
+    ran: list = field(default_factory=list)  # the worker's outputs of the student's cells
+    status: str = "graded"
+    seconds: float = 0.0
+
+
+def read_submission(submission: Path) -> nbformat.NotebookNode:
+    """The submitted notebook; ValueError, in one line, if it is too large or not a notebook."""
+    if submission.stat().st_size > SUBMISSION_LIMIT:
+        raise ValueError(f"the notebook is larger than {SUBMISSION_LIMIT // 2**20} MB")
+    try:
+        return nbformat.read(submission, as_version=4)
+    except Exception as err:  # noqa: BLE001 -- whatever the file is, it is not a notebook we can read
+        raise ValueError(f"not a notebook that can be read ({type(err).__name__})") from None
