@@ -180,18 +180,22 @@ model.compile("sgd", "mse")
 model.fit(np.ones((64, 4)), np.ones((64, 1)), epochs=10**6, verbose=0)"""
 
 
-def run_in_kernel(client, code: str, interrupt_after: float | None = None, manager=None) -> list[dict]:
+def run_in_kernel(client, code: str, interrupt_after: float | None = None, manager=None, limit=600) -> list[dict]:
     """The outputs of ``code`` run in a kernel, as iopub carries them, then the reply's status; interrupted as
-    the stop button does."""
+    the stop button does, every ``interrupt_after`` seconds until the cell stops (on PyTorch a first interrupt
+    was once lost and training went on for good), and failing after ``limit`` seconds instead of waiting on."""
     msg_id, outputs, started = client.execute(code), [], time.monotonic()
+    interrupted = started
     while True:
         try:
             message = client.get_iopub_msg(timeout=1)
         except queue.Empty:
             message = None
-        if interrupt_after is not None and time.monotonic() - started > interrupt_after:
+        now = time.monotonic()
+        assert now - started < limit, f"the cell still ran after {limit} s; its outputs: {outputs}"
+        if interrupt_after is not None and now - interrupted > interrupt_after:
             manager.interrupt_kernel()
-            interrupt_after = None
+            interrupted = now
         if message is None or message["parent_header"].get("msg_id") != msg_id:
             continue
         kind, content = message["msg_type"], message["content"]
