@@ -29,10 +29,13 @@ export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
 export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES ?= -1
 
 # jsonschema checks the "iri" format with rfc3987-syntax where it is installed (jupyter-events asks for it through
-# jsonschema[format-nongpl]), and that package compiles its grammar whenever it is imported: 3.5 s in every
-# process that imports nbformat, 3.8 s in all (pytest, nbval, nbgrader, the grader, JupyterLab). Nothing here
-# checks that format, and jsonschema leaves it unchecked without the package: it is taken out after each install.
+# jsonschema[format-nongpl]), and that package compiles its grammar whenever it is imported: `import nbformat` took
+# 3.8 s with it, 0.5 s without, in every process that imports it (pytest, nbval, nbgrader, the grader, JupyterLab).
+# Nothing here checks that format, and jsonschema leaves it unchecked without the package: every install of a
+# requirements file ($(call install,FILE)) takes it out again.
 SLOW_TO_IMPORT := rfc3987-syntax
+install = $(BIN)/python -m pip install --quiet $(1) $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) && \
+	$(BIN)/python -m pip uninstall --quiet --yes $(SLOW_TO_IMPORT)
 
 .PHONY: setup instructor course test unit exercises site release grade benchmark benchmark-scale
 
@@ -40,8 +43,7 @@ $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e . $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
-	$(BIN)/python -m pip uninstall --quiet --yes $(SLOW_TO_IMPORT)
+	$(call install,-r requirements.txt -e .)
 	touch $(READY)
 
 $(VENV)/.backend-$(BACKEND): $(READY)
@@ -52,16 +54,14 @@ setup: $(READY) $(VENV)/.backend-$(BACKEND)
 
 # nbgrader, for grading and for making the exercise notebooks (requirements-instructor.txt says why it is separate).
 $(INSTRUCTOR): $(READY) requirements-instructor.txt
-	$(BIN)/python -m pip install --quiet -r requirements-instructor.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
-	$(BIN)/python -m pip uninstall --quiet --yes $(SLOW_TO_IMPORT)
+	$(call install,-r requirements-instructor.txt)
 	touch $(INSTRUCTOR)
 
 instructor: $(INSTRUCTOR) $(VENV)/.backend-$(BACKEND)
 
 # Sphinx, MyST-NB and the browser test's Playwright, for the website (requirements-site.txt says why).
 $(SITE_TOOLS): $(READY) requirements-site.txt
-	$(BIN)/python -m pip install --quiet -r requirements-site.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
-	$(BIN)/python -m pip uninstall --quiet --yes $(SLOW_TO_IMPORT)
+	$(call install,-r requirements-site.txt)
 	touch $(SITE_TOOLS)
 
 # The website, from the stored outputs (nothing is executed): open _build/html/index.html, or serve it with

@@ -275,7 +275,7 @@ def listener():
 
 
 def make_course(root: Path, notebooks=NOTEBOOKS) -> Path:
-    """A course with ``notebooks`` (04 and 05) released, as make release does it."""
+    """A course with ``notebooks`` (by default 04 and 05) released, as make release does it."""
     solutions = root / "notebooks"
     solutions.mkdir()
     for name in notebooks:

@@ -6,7 +6,7 @@ For each submission (one unit in, one ``Result`` out, so that a cluster could ru
    instructor's check cells, hidden tests included, run in the judging process on what the worker answers;
 2. this process alone writes the scores into the gradebook, and an ``autograded`` notebook for
    ``nbgrader generate_feedback``, with the student's outputs cut to plain text. It does not start Keras:
-   a class with nothing left to grade is answered in a second.
+   a class with nothing left to grade was answered in 2.4 s instead of 16 s.
 
 A submission graded before and unchanged since is not run again (``force`` regrades it).
 """
