@@ -96,9 +96,10 @@ test: instructor $(SITE_TOOLS)
 	$(PYTEST) --nbval-lax --nbval-current-env tests notebooks $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; fi; exit $$rc
 
-# The contributor's inner loop: the unit tests on one backend, without the notebooks and the slow `once` tests.
+# The contributor's inner loop: the unit tests on one backend, without the notebooks, the `once` tests and the
+# end-to-end ones (a whole program started or a network trained: pyproject.toml's markers say which).
 unit: instructor $(SITE_TOOLS)
-	$(PYTEST) tests -m "not once" $(PYTEST_ARGS)
+	$(PYTEST) tests -m "not once and not end_to_end" $(PYTEST_ARGS)
 
 # Marks the solution notebooks (nbgrader metadata, Colab badge and first cell), then writes their exercise versions
 # and the modules of helpers/course/ exported from their `#| export` cells.

@@ -63,6 +63,7 @@ def outcome(check, function) -> tuple:
 SCOPED = [pytest.param(nb, marks=() if nb.startswith(("04", "05")) else pytest.mark.once) for nb in MODULES]
 
 
+@pytest.mark.end_to_end
 @pytest.mark.parametrize("notebook", SCOPED)
 def test_a_check_decides_the_same_in_the_grader_as_in_the_notebook(notebook, tmp_path):
     module = MODULES[notebook]

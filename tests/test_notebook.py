@@ -213,6 +213,7 @@ def _reply(client, msg_id: str) -> dict:
     return reply
 
 
+@pytest.mark.end_to_end
 def test_a_fresh_kernel_starts_the_course_without_stderr_and_stops_training_in_one_line():
     """What a student sees under the first cell: the versions line, and no pink block; then, when they stop a
     training cell with the stop button, one line."""

@@ -17,6 +17,8 @@ import pytest
 
 from helpers import colab, grading
 
+pytestmark = pytest.mark.end_to_end  # Sphinx builds the site in a process of its own, Chromium shows it
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHROMIUM = shutil.which("chromium")

@@ -72,6 +72,7 @@ def test_fresh_run_never_overwrites_checkpoints(capsys, folder, tmp_path):
     assert (tmp_path / "run" / "epoch-004.keras").read_bytes() == b"an earlier run"
 
 
+@pytest.mark.end_to_end
 @pytest.mark.versions  # which errors a cut-short file raises, and what BackupAndRestore does then, is Keras's
 def test_a_backup_cut_short_while_written_falls_back_on_the_one_before(capsys, folder, tmp_path):
     args = ["--model", "small_resnet", "--data", folder, "--image-size", 32, "--batch-size", 2, "--no-augment",
@@ -86,6 +87,7 @@ def test_a_backup_cut_short_while_written_falls_back_on_the_one_before(capsys, f
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("epoch ")] == ["epoch 2/3", "epoch 3/3"]
 
 
+@pytest.mark.end_to_end
 def test_a_resumed_run_keeps_the_settings_of_the_run_it_resumes(capsys, folder, tmp_path):
     args = ["--model", "small_resnet", "--data", folder, "--batch-size", 2, "--checkpoint-dir", tmp_path / "run"]
     assert train.main([str(a) for a in [*args, "--epochs", 1, "--image-size", 32]]) == 0
@@ -142,6 +144,7 @@ for _ in cache:
 """
 
 
+@pytest.mark.end_to_end
 def test_a_cache_half_filled_by_a_killed_run_is_filled_again(folder, tmp_path):
     prefix = tmp_path / "cache" / "train"
     prefix.parent.mkdir()
@@ -249,6 +252,7 @@ def test_mixed_precision_keeps_the_softmax_in_float32(mixed_precision):
     assert norms and all(layer.synchronized == synchronized for layer in norms)
 
 
+@pytest.mark.end_to_end
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the several-workers loop is TensorFlow's")
 def test_the_several_workers_loop_trains_as_fit_does_under_mixed_precision(folder, tmp_path, mixed_precision):
     """Steps of the custom loop against steps of fit, from the same weights.
