@@ -6,6 +6,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# pytest-xdist runs one worker per core (the Makefile's JOBS), and PyTorch gives each process an OpenMP thread per
+# core: the workers' threads then take turns on the same cores. Notebooks 01 and 02 run at once on PyTorch took
+# 128 s so, 107 s with one thread a worker (2 cores, 2026-12-03); TensorFlow was the same either way (91 s).
+# The workers' kernels and the processes the tests start inherit it; a value you set yourself is kept.
+if (workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))) > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 # What a test's result can depend on decides which passes of .ci/run run it (the markers are declared in
 # pyproject.toml; .ci/run selects them with -m):
