@@ -71,6 +71,9 @@ SLOWEST_FIRST = [
     "02_residual_blocks",
     "01_classic_networks",
 ]
+# Modules whose tests share no costly fixture, each test handed out on its own: otherwise a module is one unit, and
+# test_scale's five runs of the training command queued on one worker (381 s of a 542 s run with 3 workers).
+SPREAD = {"test_scale", "test_autograde"}
 
 
 def pytest_collectstart(collector):
@@ -95,3 +98,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.floors)
     rank = {stem: index for index, stem in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(Path(str(item.fspath)).stem, len(rank)))  # stable: cells stay in order
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SpreadScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            spread = Path(nodeid.split("::", 1)[0]).stem in SPREAD
+            return nodeid if spread else super()._split_scope(nodeid)
+
+    return SpreadScheduling(config, log)

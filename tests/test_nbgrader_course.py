@@ -184,9 +184,11 @@ ATTACKS = {
         "import helpers.autograde.worker as _w\n"
         "_w.answer = lambda namespace, request, arrays: ({{'value': 120422400}}, {{}})\n"
     )),
+    # It waits rather than spins: the grader stops it by the clock either way, and a spinning loop took one of
+    # CI's two cores from the other tests for the whole time limit.
     "never_stops": ("first", (
-        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "while True:\n    pass\n"
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    time.sleep(1)\n"
     )),
 }
 
