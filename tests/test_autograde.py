@@ -14,7 +14,9 @@ import contextlib
 import io
 from pathlib import Path
 
+import keras
 import nbformat
+import numpy as np
 import pytest
 import test_checks_classic_networks
 import test_checks_inception
@@ -23,7 +25,7 @@ import test_checks_residual_blocks
 import test_checks_why_residuals_work
 from exercise_checks import NOTEBOOKS, solution
 
-from helpers.autograde import judge, remote, sandbox, wire
+from helpers.autograde import judge, remote, sandbox, wire, worker
 from helpers.checks.core import CheckFailed
 
 TESTS = Path(__file__).resolve().parent  # notebook_code, which the worker imports too
@@ -137,3 +139,27 @@ def test_only_plain_values_come_back():
     assert value["exact"] == 3 and type(value["exact"]) is int and value["shape"] == (1, 2)
     assert type(value["count"]).__name__ == "Always" and not isinstance(value["count"], int)
     assert value["count"] != 3
+
+
+def test_a_whole_model_comes_back_as_its_structure_and_a_block_with_its_weights():
+    def whole(input_shape, classes):
+        inputs = keras.Input(input_shape)
+        return keras.Model(inputs, keras.layers.Dense(classes)(keras.layers.Flatten()(inputs)))
+
+    def block(x):
+        return keras.layers.Conv2D(2, 1, kernel_initializer="ones")(x)
+
+    # (kind, function, its arguments, arrays sent back, parameters): a check reads a block's kernel and bias,
+    # and only the layers of a whole model
+    for kind, name, args, kwargs, sent, params in (
+        ("call_model_function", "whole", [], {"input_shape": (4, 4, 3), "classes": 2}, 0, 4 * 4 * 3 * 2 + 2),
+        ("build_model", "block", [(4, 4, 3)], {}, 2, 3 * 2 + 2),
+    ):
+        encoder = wire.Encoder(factories=True)
+        request = {"kind": kind, "what": name, "name": name, "args": encoder.encode(args),
+                   "kwargs": encoder.encode(kwargs)}
+        header, arrays = worker.answer({"whole": whole, "block": block}, request, encoder.arrays)
+        assert len(arrays) == sent, kind
+        model = wire.decode(header["value"], arrays)
+        assert model.count_params() == params, kind
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.layers[-1].kernel), np.ones((1, 1, 3, 2)))

@@ -8,7 +8,8 @@ each prefixed by its length. A value in a header is JSON, or one of these tagged
 - ``{"input": shape}``: a ``keras.Input`` of that shape, for a function that builds layers;
 - ``{"layer_class": name}``: a class of ``keras.layers``, e.g. ``pool_layer=layers.MaxPooling2D``;
 - ``{"initializer": config}``: a function that makes a Keras initializer, e.g. ``initializer=glorot_uniform``;
-- ``{"model": json, "weights": [keys]}``: a Keras model, as Keras's own config and its weights;
+- ``{"model": json, "weights": [keys]}``: a Keras model, as Keras's own config and its weights; without
+  ``"weights"``, its structure alone (the model built from it has freshly drawn weights);
 - ``{"object": type name}``: anything else a student's function returned, for the check's message.
 
 A model comes back through ``keras.models.model_from_json`` in safe mode, after ``check_model_config`` has
@@ -85,11 +86,12 @@ class Encoder:
     Args:
         factories: encode a function that makes an initializer by calling it: the grader's arguments only, never
             what a student's function returned.
+        weights: encode a model with its weights; False sends its structure alone.
     """
 
-    def __init__(self, factories: bool = False):
+    def __init__(self, factories: bool = False, weights: bool = True):
         self.arrays: dict[str, np.ndarray] = {}
-        self.factories = factories
+        self.factories, self.weights = factories, weights
 
     def _array(self, value) -> str:
         key = f"a{len(self.arrays)}"
@@ -108,6 +110,8 @@ class Encoder:
         if isinstance(value, type) and issubclass(value, keras.layers.Layer):
             return {"layer_class": value.__name__}
         if isinstance(value, keras.Model):
+            if not self.weights:
+                return {"model": value.to_json()}
             return {"model": value.to_json(), "weights": [self._array(w) for w in value.get_weights()]}
         if isinstance(value, (np.ndarray, np.generic)) or keras.ops.is_tensor(value):
             return {"array": self._array(value), "tensor": keras.ops.is_tensor(value)}
@@ -208,5 +212,6 @@ def load_model(value: dict, arrays: dict) -> keras.Model:
         raise WireError("a model whose config is not JSON") from None
     check_model_config(config)
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    model.set_weights([_lookup(arrays, key) for key in value.get("weights", [])])
+    if "weights" in value:
+        model.set_weights([_lookup(arrays, key) for key in value["weights"]])
     return model

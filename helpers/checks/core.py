@@ -179,7 +179,8 @@ def with_hints(what: str, hints: dict, call, *args, **kwargs):
 
 def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
     """Call a student's function that builds a whole model, e.g. ``LeNet5(input_shape=(28, 28, 3))``;
-    check that it returned a ``keras.Model``."""
+    check that it returned a ``keras.Model``. The model is there to be read layer by layer: in the grader its
+    weights are not sent back, and the copy a check gets has weights of its own drawing."""
     if isinstance(fn, RemoteFunction):
         return fn.answer("call_model_function", what, *args, **kwargs)
     model = call_student(what, fn, *args, **kwargs)
