@@ -7,7 +7,8 @@ For each notebook it builds a course in a temporary folder (``helpers.nbgrader_c
 notebook with ``nbgrader generate_assignment``, hands in the reference submission (``answered``: every
 exercise solved) for each student, and grades the class with one job, then again (``--force``) with two.
 Then the same submissions without their ``skip-grading`` tags, so that every cell runs, with two jobs. It
-checks full marks every time, prints a table for docs/instructors.md and writes benchmarks/grading_time.json:
+checks full marks every time, prints a table for docs/instructors.md and writes each notebook's figures, with
+the day and the number of students, into benchmarks/grading_time.json (the notebooks not measured keep theirs):
 
 - per submission: the grader's own measure, from starting the sandboxed worker to the last check (mean);
 - per class: the wall clock of the command (the grader's start included), and submissions per hour at that rate.
@@ -96,8 +97,10 @@ def main(argv=None) -> int:
                 f"| {two['class_s']} s | {every['per_submission_s']} s | {every['class_s']} s |",
                 flush=True,
             )
-    results["students"] = args.students
-    (ROOT / "benchmarks" / "grading_time.json").write_text(json.dumps(results, indent=1) + "\n")
+            results[path.stem] |= {"students": args.students, "date": time.strftime("%Y-%m-%d")}
+    out = ROOT / "benchmarks" / "grading_time.json"
+    earlier = json.loads(out.read_text()) if out.exists() else {}  # the notebooks not measured now keep theirs
+    out.write_text(json.dumps(earlier | results, indent=1) + "\n")
     return 0
 
 
