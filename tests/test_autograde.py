@@ -155,11 +155,11 @@ def test_a_whole_model_comes_back_as_its_structure_and_a_block_with_its_weights(
         ("call_model_function", "whole", [], {"input_shape": (4, 4, 3), "classes": 2}, 0, 4 * 4 * 3 * 2 + 2),
         ("build_model", "block", [(4, 4, 3)], {}, 2, 3 * 2 + 2),
     ):
-        encoder = wire.Encoder(factories=True)
-        request = {"kind": kind, "what": name, "name": name, "args": encoder.encode(args),
-                   "kwargs": encoder.encode(kwargs)}
-        header, arrays = worker.answer({"whole": whole, "block": block}, request, encoder.arrays)
+        request = remote.StudentFunction(name, worker=None, timeout=0).request(kind, name, *args, **kwargs)
+        header, arrays = worker.answer({"whole": whole, "block": block}, *request)
         assert len(arrays) == sent, kind
         model = wire.decode(header["value"], arrays)
         assert model.count_params() == params, kind
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.layers[-1].kernel), np.ones((1, 1, 3, 2)))
+        if sent:
+            kernel = keras.ops.convert_to_numpy(model.layers[-1].kernel)
+            np.testing.assert_array_equal(kernel, np.ones((1, 1, 3, 2)), err_msg=kind)

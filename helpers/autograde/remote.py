@@ -137,7 +137,8 @@ class StudentFunction(core.RemoteFunction):
     def __call__(self, *args, **kwargs):
         return self.answer("call_student", self.name, *args, **kwargs)
 
-    def answer(self, kind: str, what: str, *args, **kwargs):
+    def request(self, kind: str, what: str, *args, **kwargs) -> tuple[dict, dict]:
+        """(header, arrays) of the message that asks the worker for this call."""
         encoder = wire.Encoder(factories=True)
         request = {
             "kind": kind,
@@ -146,7 +147,10 @@ class StudentFunction(core.RemoteFunction):
             "args": encoder.encode(list(args)),
             "kwargs": encoder.encode(kwargs),
         }
-        header, arrays = self.worker.ask(request, encoder.arrays, self.timeout)
+        return request, encoder.arrays
+
+    def answer(self, kind: str, what: str, *args, **kwargs):
+        header, arrays = self.worker.ask(*self.request(kind, what, *args, **kwargs), self.timeout)
         if "refused" in header:
             raise WorkerGone(f"it refused a request: {str(header['refused'])[:500]}")
         if "failed" in header:
