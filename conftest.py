@@ -6,12 +6,15 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# pytest-xdist runs one worker per core (the Makefile's JOBS), and PyTorch gives each process an OpenMP thread per
-# core: the workers' threads then take turns on the same cores. Notebooks 01 and 02 run at once on PyTorch took
-# 128 s so, 107 s with one thread a worker (2 cores, 2026-12-03); TensorFlow was the same either way (91 s).
-# The workers' kernels and the processes the tests start inherit it; a value you set yourself is kept.
+# pytest-xdist runs one worker per core (the Makefile's JOBS), and each backend's pool of compute threads has a
+# thread per core: the workers' threads then take turns on the same cores. Each worker, its kernels and the
+# processes its tests start get their share: PyTorch's OpenMP threads and TensorFlow's intra-op pool. On 2 cores,
+# notebooks 01 and 02 run at once took 41 s on TensorFlow, 35 to 37 s with one thread each (2026-12-04); on
+# PyTorch 128 s and 107 s (2026-12-03). JAX has no such setting that helped: with XLA's one-thread flags the two
+# took 55 to 60 s, as without them. A value you set yourself is kept.
 if (workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))) > 1:
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    for variable in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        os.environ.setdefault(variable, str(max(1, (os.cpu_count() or 1) // workers)))
 
 # What a test's result can depend on decides which passes of .ci/run run it (the markers are declared in
 # pyproject.toml; .ci/run selects them with -m):
