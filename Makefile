@@ -2,6 +2,8 @@
 #   make course   set up, then open the course in JupyterLab
 #   make test     set up, then run the unit tests and execute every notebook with nbval
 # and one builds the course's website: make site (into _build/html/, from the notebooks' stored outputs).
+# Instructors: make release, make kit, make grade (docs/instructors.md). They install the instructor's tools (tools/,
+# the package course_tools, with nbgrader), which make course never installs: students get the helpers package only.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -46,7 +48,7 @@ UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-byte
 install = $(UV_INSTALL) $(1) $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) && \
 	$(BIN)/uv pip uninstall --quiet --python $(BIN)/python $(SLOW_TO_IMPORT)
 
-.PHONY: setup instructor course test unit exercises site release grade benchmark benchmark-scale
+.PHONY: setup instructor course test unit exercises site release kit grade benchmark benchmark-scale
 
 $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
@@ -61,7 +63,8 @@ $(VENV)/.backend-$(BACKEND): $(READY)
 
 setup: $(READY) $(VENV)/.backend-$(BACKEND)
 
-# nbgrader, for grading and for making the exercise notebooks (requirements-instructor.txt says why it is separate).
+# The instructor's tools (tools/: exercise generation, the nbgrader course, the grader, class kits), nbgrader and the
+# test runners (requirements-instructor.txt says why they are separate).
 $(INSTRUCTOR): $(READY) requirements-instructor.txt
 	$(call install,-r requirements-instructor.txt)
 	touch $(INSTRUCTOR)
@@ -75,7 +78,7 @@ $(SITE_TOOLS): $(READY) requirements-site.txt
 
 # The website, from the stored outputs (nothing is executed): open _build/html/index.html, or serve it with
 # python -m http.server -d _build/html. A warning (a broken cross-reference, say) fails the build.
-site: $(SITE_TOOLS)
+site: $(INSTRUCTOR) $(SITE_TOOLS)
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs _build/html
 
 # Copies the exercises you do not have yet into work/ (git-ignored), then opens JupyterLab there.
@@ -102,23 +105,31 @@ unit: instructor $(SITE_TOOLS)
 	$(PYTEST) tests -m "not once and not end_to_end" $(PYTEST_ARGS)
 
 # Marks the solution notebooks (nbgrader metadata, Colab badge and first cell), then writes their exercise versions
-# and the modules of helpers/course/ exported from their `#| export` cells.
+# and the modules of helpers/scale/ exported from their `#| export` cells.
 exercises: instructor
-	$(BIN)/python -m helpers.exercises --mark
-	$(BIN)/python -m helpers.exercises
+	$(BIN)/python -m course_tools.exercises --mark
+	$(BIN)/python -m course_tools.exercises
 
 # An instructor's two commands (docs/instructors.md). COURSE is the nbgrader course folder, ASSIGNMENT a
 # notebook's name, e.g. make release COURSE=../grading ASSIGNMENT=02_residual_blocks.
 # release: makes or updates the course folder, then writes that notebook's release version (release/ASSIGNMENT/).
 # grade: grades every submitted/*/ASSIGNMENT/ in a sandbox, JOBS at a time (default: one per core), into the
-# gradebook; ARGS go to python -m helpers.autograde, e.g. ARGS=--force to grade every submission again.
+# gradebook; ARGS go to python -m course_tools.autograde, e.g. ARGS=--force to grade every submission again.
 COURSE_ARGS = $(if $(and $(COURSE),$(ASSIGNMENT)),,$(error make $@ needs COURSE=<folder> ASSIGNMENT=<notebook name>))
+# kit: the class kit to hand out (course_tools.kit): the release of each of ASSIGNMENTS, the notebooks without
+# exercises, the student library, the data and a README, in KIT; KIT_URL, where you publish it (a GitHub
+# repository), is recorded in COURSE once and gives every notebook its Colab badge and set-up. E.g.
+#   make kit COURSE=../grading KIT=../kit ASSIGNMENTS="01_classic_networks 02_residual_blocks" KIT_URL=https://github.com/you/kit
+KIT_ARGS = $(if $(and $(COURSE),$(KIT),$(ASSIGNMENTS)),,$(error make kit needs COURSE=<folder> KIT=<folder> ASSIGNMENTS="<notebook names>"))
 release: instructor
-	$(COURSE_ARGS)$(BIN)/python -m helpers.nbgrader_course $(COURSE)
+	$(COURSE_ARGS)$(BIN)/python -m course_tools.nbgrader_course $(COURSE)
 	cd $(COURSE) && PATH="$(abspath $(BIN)):$$PATH" python -m nbgrader generate_assignment $(ASSIGNMENT) --force
 
+kit: instructor
+	$(KIT_ARGS)$(BIN)/python -m course_tools.kit $(COURSE) $(KIT) $(ASSIGNMENTS) $(if $(KIT_URL),--url $(KIT_URL))
+
 grade: instructor
-	$(COURSE_ARGS)$(BIN)/python -m helpers.autograde $(COURSE) $(ASSIGNMENT) --jobs $(JOBS) $(ARGS)
+	$(COURSE_ARGS)$(BIN)/python -m course_tools.autograde $(COURSE) $(ASSIGNMENT) --jobs $(JOBS) $(ARGS)
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py

@@ -64,6 +64,8 @@ SCOPES = {
     "test_colab": "once",
     "test_exercises": "once",
     "test_grading": "once",
+    "test_kit": "once",
+    "test_layout": "once",
     "test_lab": "once",
     "test_nbgrader_course": "once",
     "test_plots": "once",
@@ -87,6 +89,7 @@ FLOORS = ("test_checks",)  # module names that start so
 SLOWEST_FIRST = [
     "test_scale",
     "test_nbgrader_course",
+    "test_kit",
     "test_autograde",
     "03_why_residuals_work",
     "06_training_at_scale",

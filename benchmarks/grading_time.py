@@ -1,9 +1,9 @@
-"""Time grading a class with ``python -m helpers.autograde`` (make grade), on this machine.
+"""Time grading a class with ``python -m course_tools.autograde`` (make grade), on this machine.
 
     .venv/bin/python benchmarks/grading_time.py                   # every notebook, 2 students each
     .venv/bin/python benchmarks/grading_time.py 04 05 --students 2  # those whose names start so
 
-For each notebook it builds a course in a temporary folder (``helpers.nbgrader_course``), releases the
+For each notebook it builds a course in a temporary folder (``course_tools.nbgrader_course``), releases the
 notebook with ``nbgrader generate_assignment``, hands in the reference submission (``answered``: every
 exercise solved) for each student, and grades the class with one job, then again (``--force``) with two.
 Then the same submissions without their ``skip-grading`` tags, so that every cell runs, with two jobs. It
@@ -29,8 +29,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers import grading, nbgrader_course  # noqa: E402  (the repository's helpers, also when not installed)
-from helpers.autograde.grade import MARKER  # noqa: E402
+from course_tools import grading, nbgrader_course  # noqa: E402  (the repository's helpers, also when not installed)
+from course_tools.autograde.grade import MARKER  # noqa: E402
 
 
 def run(course: Path, *args: str) -> None:
@@ -42,7 +42,7 @@ def run(course: Path, *args: str) -> None:
 
 def grade(course: Path, path: Path, students: list[str], jobs: int) -> dict:
     start = time.perf_counter()
-    run(course, "helpers.autograde", ".", path.stem, "--jobs", str(jobs), "--force")
+    run(course, "course_tools.autograde", ".", path.stem, "--jobs", str(jobs), "--force")
     wall = time.perf_counter() - start
     full = sum(grading.points(nbformat.read(path, as_version=4)).values())
     seconds = []

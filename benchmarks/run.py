@@ -6,9 +6,9 @@ and time to target accuracy. Prints a table and writes the same figures as JSON.
     .venv/bin/python benchmarks/run.py --only notebooks --backends tensorflow,jax   # notebook times per backend
     .venv/bin/python benchmarks/run.py --with-test-command   # also time `make test`
 
-The models are the solution notebooks' own: notebook 02's exported into ``helpers.course.residual_blocks``,
-and notebook 01's LeNet-5 recipe run from the notebook by the tests' ``notebook_code.load_functions``, so the
-benchmark measures exactly the code that students read.
+The models are the solution notebooks' own, run from the notebooks by the tests' ``notebook_code.load_functions``
+(notebook 02's ResNet-50 and small ResNet, notebook 01's LeNet-5 recipe), so the benchmark measures exactly the
+code that students read.
 """
 
 import argparse
@@ -115,10 +115,11 @@ def training_gflops(forward_macs_per_image: int, images_per_s: float) -> float:
 def throughput(batch_size: int, steps: int) -> dict:
     """Our ResNet-50 (built from the notebook's blocks) against keras.applications.ResNet50."""
 
-    from helpers import costs
-    from helpers.course import residual_blocks
+    from notebook_code import load_functions
 
-    ours = residual_blocks.ResNet50(input_shape=(64, 64, 3), classes=6)
+    from helpers import costs
+
+    ours = load_functions(NOTEBOOKS / "02_residual_blocks.ipynb")["ResNet50"](input_shape=(64, 64, 3), classes=6)
     reference = keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3), classes=6)
     result = {"input": "64x64x3", "batch_size": batch_size}
     models = {"ours": ours, "keras.applications": reference}
@@ -197,14 +198,15 @@ class StopAtTarget(keras.callbacks.Callback):
 
 def resnet_time_to_target(target: float = 0.90, epochs: int = 12, batch_size: int = 24) -> dict:
     """Seconds for the residual-blocks notebook's small ResNet, with its training recipe, to reach ``target``."""
+    from notebook_code import load_functions
+
     from helpers import datasets
-    from helpers.course import residual_blocks
 
     x_train, y_train, x_test, y_test, _ = datasets.load_signs()
     x_train, x_test = x_train / 255.0, x_test / 255.0
     y_train, y_test = y_train.reshape(-1), y_test.reshape(-1)  # one integer label per image, as in the notebook
     keras.utils.set_random_seed(0)
-    model = residual_blocks.small_resnet()
+    model = load_functions(NOTEBOOKS / "02_residual_blocks.ipynb")["small_resnet"]()
     schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=epochs * len(x_train) // batch_size)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"]

@@ -6,7 +6,7 @@ at 224x224, and the step from one device to two. Prints a table and writes bench
 On a CPU, "two devices" are two logical devices that share the same cores
 (``tf.config.set_logical_device_configuration``): no speed-up is expected, the figure shows what the
 extra copying and reduction of MirroredStrategy cost. Where GPUs are found, the same figures are taken
-on the GPUs (one, then two if there are two), in the precision ``helpers.distribute.precision`` picks,
+on the GPUs (one, then two if there are two), in the precision ``helpers.scale.distribute.precision`` picks,
 and the GPU's name is recorded.
 
 Every training step is timed on its own and a run's figure is the median step: a step that another
@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # notebook_code, the tests' reader of a notebook's definitions
 import helpers.startup  # noqa: E402,F401,I001  (first: Keras and TensorFlow start without their C++ start-up lines)
 import keras  # noqa: E402
 from run import machine, training_gflops  # noqa: E402  (this script's folder is on the path)
@@ -39,7 +40,8 @@ def one_run(devices: int, size: int, batch_size: int, steps: int, model_name: st
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         tf.config.set_visible_devices(gpus[:devices], "GPU")
-    from helpers import costs, distribute, training
+    from helpers import costs
+    from helpers.scale import distribute, training
 
     if not gpus:
         distribute.split_cpu(devices)
@@ -52,7 +54,10 @@ def one_run(devices: int, size: int, batch_size: int, steps: int, model_name: st
     labels = tf.random.uniform((batch_size,), maxval=1000, dtype=tf.int32)
     data = tf.data.Dataset.from_tensors((images, labels)).repeat()
     with setup.scope():
-        model = training.build_model(model_name, size, 1000)
+        if model_name == "resnet50":
+            model = course_resnet50(size, 1000)
+        else:
+            model = training.build_model("resnet50", size, 1000)
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(data, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # traces the step, warms the caches
     timer = StepTimer()
@@ -68,6 +73,20 @@ def one_run(devices: int, size: int, batch_size: int, steps: int, model_name: st
         "forward_macs_per_image": costs.total_mults(model),
         "step_seconds": [round(s, 4) for s in timer.seconds],
     }
+
+
+def course_resnet50(size: int, classes: int) -> keras.Model:
+    """Notebook 02's ResNet-50, run from the notebook (the package holds no exercise's answer), with a global-average
+    head where its last map is not 2x2 (as keras.applications.ResNet50 has at 224x224)."""
+    from keras import layers
+    from notebook_code import load_functions
+
+    model = load_functions(ROOT / "notebooks" / "02_residual_blocks.ipynb")["ResNet50"]((size, size, 3), classes)
+    pool = next(layer for layer in model.layers if isinstance(layer, layers.AveragePooling2D))
+    if tuple(pool.input.shape[1:3]) == (2, 2):
+        return model
+    head = layers.Dense(classes, activation="softmax")(layers.GlobalAveragePooling2D()(pool.input))
+    return keras.Model(model.input, head)
 
 
 class StepTimer(keras.callbacks.Callback):

@@ -1,6 +1,6 @@
-"""Helpers for the deep convolutional networks course.
+"""The student library of the deep convolutional networks course: what a notebook imports.
 
-One module per concern, in the spirit of d2l's ``d2l`` package. What a student's notebook imports:
+One module per concern, in the spirit of d2l's ``d2l`` package:
 
 - ``helpers.notebook``  -- ``start()``: the first call in every notebook (seed, versions, a one-line stop)
 - ``helpers.startup``   -- Keras and its backend, started without TensorFlow's C++ start-up lines
@@ -13,19 +13,12 @@ One module per concern, in the spirit of d2l's ``d2l`` package. What a student's
 - ``helpers.autodiff``  -- gradients of a model's loss on any Keras backend (TensorFlow, JAX, PyTorch)
 - ``helpers.checks``    -- the checks that tell you what is wrong with an exercise, and how to fix it
   (a subpackage: shared building blocks, then one module per notebook)
-- ``helpers.distribute`` and ``helpers.training`` -- devices, and what a long run needs beyond Keras (notebook 06)
-- ``helpers.course``    -- the course's own code, exported from notebooks 02 and 06 (``helpers.export``)
-- ``helpers.colab``     -- each notebook's Open in Colab badge and its first cell's set-up there
+- ``helpers.scale``     -- training beyond a notebook (notebook 06): devices and strategies, a run that survives an
+  interruption, the training command ``python -m helpers.scale.train`` (a subpackage)
+- ``helpers.workspace`` and ``helpers.lab`` -- ``make course``: the student's ``work/`` and JupyterLab on it
 
-What the instructor's tools need:
-
-- ``helpers.exercises``       -- makes the exercise notebooks from the solution notebooks
-- ``helpers.grading``         -- the nbgrader metadata of the exercises and their points
-- ``helpers.nbgrader_course`` -- the nbgrader course folder, and nbgrader's per-exercise CSV export
-- ``helpers.autograde``       -- grading a class in a sandbox (a subpackage)
-
-The command line: ``helpers.train`` (training as a batch job), ``helpers.lab`` and ``helpers.workspace``
-(``make course``: JupyterLab on the student's ``work/``).
+It holds no exercise's solution and no hidden test, and imports nothing of the instructor's tools (the package
+``course_tools``, in ``tools/``, which students never install): a class kit hands it out as it is.
 
 ``import helpers`` starts nothing: Keras and its backend start when the first module that uses them is
 imported, with TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probes on a CPU-only machine) kept off the

@@ -2,7 +2,8 @@
 
 ``make course`` (``helpers.lab``) brings it up to date before JupyterLab opens:
 
-- ``work/05_inception.ipynb`` is your copy of the tutorial ``notebooks/05_inception.ipynb``, outputs and all;
+- ``work/05_inception.ipynb`` is your copy of the tutorial ``notebooks/05_inception.ipynb``, outputs and all
+  (without the hidden tests that only grading runs);
 - ``work/05_inception_exercise.ipynb`` is your copy of its exercise version ``notebooks/exercises/05_inception.ipynb``.
 
 Each copy records a fingerprint of the cells it was made from (``course_fingerprint`` in its metadata). A copy
@@ -12,13 +13,20 @@ report names it and the course's new version beside it. Files of your own in ``w
 repository's tracked notebooks are never opened, saved or dirtied, and ``git pull`` always works.
 """
 
+import hashlib
+import json
+import re
 from pathlib import Path
 
 import nbformat
 
-from helpers.exercises import BANNER_ID, FINGERPRINT, NOTEBOOKS, fingerprint, read_or_none
-
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 WORK = NOTEBOOKS.parent / "work"
+# The exercise generator (course_tools.exercises) writes these into every exercise notebook; they are read here.
+BANNER_ID = "exercise-banner"  # the id of an exercise notebook's first cell
+FINGERPRINT = "exercise_fingerprint"  # notebook metadata key: sha256 of the generated cells
+# A check cell's tests that only grading runs; the course's copies leave them out, as nbgrader's release does.
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 COPY_FINGERPRINT = "course_fingerprint"  # notebook metadata key: sha256 of the cells the copy was made from
 EXERCISE_SUFFIX = "_exercise"
 
@@ -26,7 +34,10 @@ EXERCISE_SUFFIX = "_exercise"
 def copies(notebooks_dir: Path = NOTEBOOKS) -> dict[str, tuple[Path, nbformat.NotebookNode]]:
     """The name of each copy in ``work/``, with the course notebook it is a copy of, read (exercises: those that
     have any)."""
-    tutorials = {path.name: (path, nbformat.read(path, as_version=4)) for path in sorted(notebooks_dir.glob("*.ipynb"))}
+    tutorials = {
+        path.name: (path, without_hidden_tests(nbformat.read(path, as_version=4)))
+        for path in sorted(notebooks_dir.glob("*.ipynb"))
+    }
     exercises = {}
     for path in sorted((notebooks_dir / "exercises").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -62,6 +73,33 @@ def sync(work_dir: Path = WORK, notebooks_dir: Path = NOTEBOOKS) -> list[str]:
                 "To start from that one, rename yours and run make course again."
             )
     return report
+
+
+def cells_key(nb: nbformat.NotebookNode) -> str:
+    """What a copy's staleness depends on: each cell's type, source and nbgrader metadata, as canonical JSON
+    (not what Jupyter rewrites on save: kernelspec, language_info, execution counts, outputs, other metadata)."""
+    cells = [(cell.cell_type, cell.source, cell.metadata.get("nbgrader")) for cell in nb.cells]
+    return json.dumps(cells, sort_keys=True, ensure_ascii=False)
+
+
+def fingerprint(nb: nbformat.NotebookNode) -> str:
+    return hashlib.sha256(cells_key(nb).encode()).hexdigest()
+
+
+def read_or_none(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook at ``path``, or None where it is not a readable notebook."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except (OSError, ValueError):  # nbformat's NotJSONError and friends are ValueErrors
+        return None
+
+
+def without_hidden_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` with every hidden-test block taken out of its code cells (in place)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = HIDDEN_TESTS.sub("", cell.source)
+    return nb
 
 
 def _rename_old_exercise_copies(work_dir: Path, notebooks_dir: Path) -> list[str]:

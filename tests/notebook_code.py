@@ -6,14 +6,14 @@ from pathlib import Path
 
 import nbformat
 
-from helpers import grading
+from course_tools import grading
 
 
 def load_functions(notebook: str | Path, replace: dict | None = None) -> dict:
     """Run a notebook's imports and function definitions, and nothing else; return the namespace.
 
     Tests and benchmarks use it to call the very functions a notebook defines, with planted mistakes too;
-    the course's own code never reads a notebook at run time (``helpers.export`` exports what it reuses).
+    the course's own code never reads a notebook at run time (``course_tools.export`` exports what it reuses).
 
     Args:
         replace: ``{function name: [(old, new), ...]}`` text edits made to that function's source

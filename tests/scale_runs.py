@@ -16,7 +16,7 @@ from helpers import datasets
 ROOT = Path(__file__).resolve().parent.parent
 # Tiny on purpose: the small ResNet at 32x32, global batch 16, SGD so that a gradient that is zero
 # up to rounding (a conv bias before batch norm) moves its weight by a rounding error, not a step.
-QUICK = ["--model", "small_resnet", "--image-size", "32", "--batch-size", "16", "--no-augment"]
+QUICK = ["--model", "small_convnet", "--image-size", "32", "--batch-size", "16", "--no-augment"]
 QUICK += ["--optimizer", "sgd", "--learning-rate", "0.001"]
 
 
@@ -41,11 +41,11 @@ def environment(**extra) -> dict:
 
 
 def command(*args) -> list[str]:
-    return [sys.executable, "-m", "helpers.train", *map(str, args)]
+    return [sys.executable, "-m", "helpers.scale.train", *map(str, args)]
 
 
 def train(*args, **env) -> str:
-    """Run ``python -m helpers.train`` in a fresh process; return its output, failing with it on an error."""
+    """Run ``python -m helpers.scale.train`` in a fresh process; return its output, failing with it on an error."""
     return succeed(command(*args), **env)
 
 

@@ -1,4 +1,4 @@
-"""Several ``python -m helpers.train`` runs in one process, so that TensorFlow or JAX starts once for all of them.
+"""Several ``python -m helpers.scale.train`` runs in one process, so that TensorFlow or JAX starts once for all of them.
 
     python tests/several_runs.py '[["--data", "...", "--devices", "1", ...], ["--data", "...", ...]]'
 
@@ -10,7 +10,7 @@ runs' saved models hold the same arrays under the same names. Each run's output 
 import json
 import sys
 
-from helpers import train
+from helpers.scale import train
 
 
 def main(runs: list[list[str]]) -> int:

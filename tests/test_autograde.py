@@ -25,7 +25,7 @@ import test_checks_residual_blocks
 import test_checks_why_residuals_work
 from exercise_checks import NOTEBOOKS, solution
 
-from helpers.autograde import judge, remote, sandbox, wire, worker
+from course_tools.autograde import judge, remote, sandbox, wire, worker
 from helpers.checks.core import CheckFailed
 
 TESTS = Path(__file__).resolve().parent  # notebook_code, which the worker imports too

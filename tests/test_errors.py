@@ -3,6 +3,7 @@
 The table below is the list: what goes wrong, the error it raises, and (a regex on) the message.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from helpers import datasets, exercises, grading, plots
+from course_tools import exercises, grading
+from helpers import datasets, plots
 from helpers.checks import core
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -354,12 +356,14 @@ def test_unbalanced_markers_write_nothing(tmp_path, bad_source):
 
 
 @pytest.mark.once  # a fresh interpreter running the generator: the same on every backend (see conftest.py)
-def test_python_m_helpers_exercises_refuses_and_writes_nothing(tmp_path):
+def test_python_m_course_tools_exercises_refuses_and_writes_nothing(tmp_path):
     """The command itself, run on a copy of the package next to a notebooks folder with a bad notebook."""
     notebooks = write_notebooks(tmp_path, NESTED)
-    shutil.copytree(ROOT / "helpers", tmp_path / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("helpers", "tools/course_tools"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     run = subprocess.run(
-        [sys.executable, "-m", "helpers.exercises"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "course_tools.exercises"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "tools")},
     )
     assert run.returncode == 2, run.stderr
     assert run.stderr.startswith("error: 02_bad.ipynb, cell 1, line 3: ### BEGIN SOLUTION inside the solution")

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from notebook_code import load_functions
 
-from helpers import exercises, export, grading
+from course_tools import exercises, export, grading
 
 HEADING = "### Exercise 1 · `double` (2 points)\n\nWrite `double`."
 SOLUTION = '''def double(x):
@@ -189,11 +189,11 @@ def test_write_all_refuses_to_delete_an_edited_leftover_or_overwrite_a_file_that
 
 
 def test_exercise_notebooks_of_this_repository_are_up_to_date():
-    assert not exercises.unmarked(), "marks out of date; run `python -m helpers.exercises --mark`"
+    assert not exercises.unmarked(), "marks out of date; run `python -m course_tools.exercises --mark`"
     stale = exercises.stale()
-    assert not stale, f"stale exercise notebooks {stale}; run `python -m helpers.exercises` and commit them"
+    assert not stale, f"stale exercise notebooks {stale}; run `python -m course_tools.exercises` and commit them"
     modules = [str(path) for path in export.changes(exercises.NOTEBOOKS)]
-    assert not modules, f"out of date: {modules}; run `python -m helpers.exercises` and commit them"
+    assert not modules, f"out of date: {modules}; run `python -m course_tools.exercises` and commit them"
 
 
 # --- exporting marked cells into the package ----------------------------------------------------
@@ -202,16 +202,19 @@ FIRST_CELL = "import sys\n\nimport math\nimport numpy as np\nfrom collections im
 EXPORTED = '''#| export
 def area(r):
     """A circle's area."""
+    return math.pi * r**2 + 0 * np.zeros(1)'''
+GRADED = '''#| export
+def area(r):
+    """A circle's area."""
     ### BEGIN SOLUTION
-    return math.pi * r**2 + 0 * np.zeros(1)
+    return math.pi * r**2
     ### END SOLUTION'''
 
 
-def test_marked_cells_are_exported_with_the_imports_they_use_and_no_solution_markers(tmp_path, capsys):
-    heading = "### Exercise 1 · `area` (1 points)\n\nWrite `area`."
-    nb = notebook(FIRST_CELL, EXPORTED, "check_area(area)", "def unmarked():\n    return Counter()", heading=heading)
+def test_marked_cells_are_exported_with_the_imports_they_use(tmp_path, capsys):
+    nb = notebook(FIRST_CELL, EXPORTED, "def unmarked():\n    return Counter()", heading="Circles, exported.")
     folder = notebooks_dir(tmp_path, **{"07_circles": nb})
-    module = tmp_path / "helpers" / "course" / "circles.py"
+    module = tmp_path / "helpers" / "scale" / "circles.py"
     assert export.changes(folder) == {module: export.module_source(nb, "07_circles.ipynb")}
     assert exercises.main([], folder) == 0 and module.exists()
     source = module.read_text()
@@ -220,7 +223,7 @@ def test_marked_cells_are_exported_with_the_imports_they_use_and_no_solution_mar
     # In the package's import order: the standard library, helpers.startup, then the third-party packages.
     assert code.startswith("\n\nimport math\n\nimport helpers.startup  # noqa: F401")
     assert "lines)\n\nimport numpy as np\n\n\ndef area(r):" in code
-    assert "SOLUTION" not in code and "#| export" not in code and "Counter" not in code
+    assert "#| export" not in code and "Counter" not in code
     namespace = {}
     exec(compile(source.replace("import helpers.startup", "import sys"), str(module), "exec"), namespace)
     assert round(float(namespace["area"](1)[0]), 5) == 3.14159
@@ -228,7 +231,16 @@ def test_marked_cells_are_exported_with_the_imports_they_use_and_no_solution_mar
     module.write_text(source.replace("math.pi", "3"))
     capsys.readouterr()
     assert exercises.main(["--check"], folder) == 1
-    assert "stale: helpers/course/circles.py" in capsys.readouterr().out.splitlines()
+    assert "stale: helpers/scale/circles.py" in capsys.readouterr().out.splitlines()
+
+
+def test_a_graded_solution_is_never_exported(tmp_path, capsys):
+    heading = "### Exercise 1 · `area` (1 points)\n\nWrite `area`."
+    nb = notebook(FIRST_CELL, GRADED, "check_area(area)", heading=heading)
+    folder = notebooks_dir(tmp_path, **{"07_circles": nb})
+    assert exercises.main([], folder) == 2
+    assert "07_circles.ipynb, cell 3: #| export on an exercise's solution" in capsys.readouterr().err
+    assert not (tmp_path / "helpers").exists() and not (folder / "exercises").exists()
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -244,7 +256,7 @@ def test_main_check_reports_stale_and_edited_notebooks(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[1:] == [
         "stale: notebooks/exercises/a.ipynb",
         "note: notebooks/exercises/b.ipynb holds edits; the generator never overwrites them",
-        "Run `python -m helpers.exercises --mark`, then `python -m helpers.exercises`.",
+        "Run `python -m course_tools.exercises --mark`, then `python -m course_tools.exercises`.",
     ]
 
 

@@ -4,8 +4,8 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
-from helpers import grading
-from helpers.exercises import NOTEBOOKS
+from course_tools import grading
+from course_tools.exercises import NOTEBOOKS
 
 SOLUTION = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
 SOLUTION_NOTEBOOKS = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -81,6 +81,8 @@ def test_solution_notebooks_are_valid_nbgrader_source_notebooks(path):
         assert not any("### BEGIN SOLUTION" in cell.source for cell in nb.cells)
         assert path.stem == "06_training_at_scale", "every notebook of the course week has exercises"
         return
-    assert not grading.mark(nb, path.name), "nbgrader metadata out of date: run `python -m helpers.exercises --mark`"
+    assert not grading.mark(nb, path.name), (
+        "nbgrader metadata out of date: run `python -m course_tools.exercises --mark`"
+    )
     checks = [nb.cells[ex.check].source for ex in exercises]
     assert any("### BEGIN HIDDEN TESTS" in source for source in checks), "at least one exercise has hidden tests"

@@ -1,20 +1,23 @@
 """Grading a class end to end: the real sandbox (bubblewrap), the real nbgrader gradebook and CLI.
 
-A temporary course is made from notebooks 04 and 05 and released with ``nbgrader generate_assignment``, as
+A temporary course is made from notebooks 02, 04 and 05 and released with ``nbgrader generate_assignment``, as
 ``make release`` does. Every student builds on the release version, as a student would. 04's cells take
-seconds, so every scenario is graded there; 05 is there for the one scenario that needs a long cell.
+seconds, so every scenario is graded there; 05 is there for the one scenario that needs a long cell, and 02 for
+exercises whose answers are models (ResNet-50 and its blocks), with the attack that once scored full marks there:
+answers imported from the package.
 
 Honest students, each graded right:
 - alice: everything correct (04, 05); fay: correct in another style; sam: correct, and writes to stderr;
 - bob: one typical mistake in each exercise; carol: one exercise left unsolved;
 - dave: a wrong answer under a locked check cell he edited to print a pass, and a check cell he deleted;
 - erin: a file that is not notebook JSON; frank: an exercise whose code never finishes;
-- gary: the release notebook as it was handed out, unsolved.
+- gary: the release notebook as it was handed out, unsolved;
+- in 02, alice again (everything correct) and carol (the convolutional block left unsolved).
 
 Then one student per kind of attack in ``ATTACKS``, each with nothing answered: every one must score 0 and
 leave the others' grades, the submitted files and ``helpers/`` as they were, and no process behind.
 
-``python -m helpers.autograde`` (``make grade``) grades each assignment with two jobs; then nbgrader's own
+``python -m course_tools.autograde`` (``make grade``) grades each assignment with two jobs; then nbgrader's own
 ``generate_feedback`` and ``export`` run on the result, as after ``nbgrader autograde``.
 """
 
@@ -33,12 +36,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import exercises, grading, nbgrader_course
-from helpers.autograde import sandbox
+from course_tools import colab, exercises, grading, nbgrader_course
+from course_tools.autograde import sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-NB04, NB05 = "04_one_by_one_convolutions", "05_inception"
-NOTEBOOKS = (NB04, NB05)
+NB02, NB04, NB05 = "02_residual_blocks", "04_one_by_one_convolutions", "05_inception"
+NOTEBOOKS = (NB02, NB04, NB05)
 # 04's cells take seconds: shorter limits than the course's make frank's endless call, and the attacker who
 # never stops, cost this test less.
 OPTIONS = {NB04: ["--timeout", "60", "--call-timeout", "20"]}
@@ -92,6 +95,24 @@ READ_DEFINITIONS = (
     "            try:\n                exec(''.join(cell['source']), globals())\n"
     "            except Exception:\n                pass\n"
 )
+# How an attacker takes answers from any module it can import: every module of the student library and of the
+# instructor's package, searched for the exercise's functions. helpers.course.residual_blocks once held notebook 02's
+# answers, and a submission that imported them scored full marks.
+TAKE_FROM_PACKAGES = (
+    "import importlib, pkgutil\n"
+    "for _top in ('helpers', 'course_tools'):\n"
+    "    try:\n        _package = importlib.import_module(_top)\n"
+    "    except ImportError as _err:\n        print('cannot import', _top, _err)\n        continue\n"
+    "    for _info in pkgutil.walk_packages(_package.__path__, _top + '.'):\n"
+    "        try:\n            _module = importlib.import_module(_info.name)\n"
+    "        except Exception:\n            continue\n"
+    "        for _name in {names}:\n"
+    "            if callable(getattr(_module, _name, None)):\n"
+    "                globals()[_name] = getattr(_module, _name)\n"
+    "                print('took', _name, 'from', _info.name)\n"
+)
+NB02_EXERCISES = ("identity_block", "convolutional_block", "ResNet50")
+IMPORT_02 = "from helpers.course.residual_blocks import identity_block, convolutional_block, ResNet50\n"
 # Each attack: (where its code goes: "first" is the end of the first code cell, "end" a new last cell, else the
 # solution cell of that exercise, replaced), its code. {course}, {root}, {port} are filled in.
 ATTACKS = {
@@ -148,6 +169,8 @@ ATTACKS = {
         "            if value is not None:\n                return getattr(value, 'mults', value)\n"
         "    return 0\n"
     )),
+    "import_answers": ("first", TAKE_FROM_PACKAGES.replace("{names}", "('pointwise_conv', 'bottleneck', "
+                                                              "'conv_multiplications')")),
     "patch_numpy": ("first", "np.allclose = np.array_equal = lambda *a, **k: True\nnp.asarray = np.array\n"),
     "harm_files": ("first", (
         "import glob, os\nimport helpers.checks\n"
@@ -181,7 +204,7 @@ ATTACKS = {
         "    except OSError as _err:\n        print(_err)\n"
     )),
     "forged_answers": ("first", (
-        "import helpers.autograde.worker as _w\n"
+        "import course_tools.autograde.worker as _w\n"
         "_w.answer = lambda namespace, request, arrays: ({{'value': 120422400}}, {{}})\n"
     )),
     # It waits rather than spins: the grader stops it by the clock either way, and a spinning loop took one of
@@ -314,6 +337,11 @@ def hand_in_class(course: Path, port: int) -> None:
     fill = {"course": course, "root": ROOT, "nb": NB04, "port": port, "sleeper": SLEEPER}
     for attack, (where, code) in ATTACKS.items():
         hand_in(course, f"attack_{attack}", NB04, cells={where: code.format(**fill)}, answered=False)
+    hand_in(course, "alice", NB02)
+    hand_in(course, "carol", NB02, unsolved=("convolutional_block",))
+    take = TAKE_FROM_PACKAGES.replace("{names}", repr(NB02_EXERCISES))
+    hand_in(course, "attack_import_answers", NB02, answered=False,
+            cells={"first": take, **dict.fromkeys(NB02_EXERCISES, IMPORT_02)})
 
 
 @pytest.fixture(scope="module")
@@ -322,14 +350,14 @@ def graded(tmp_path_factory, listener):
     course = make_course(tmp_path_factory.mktemp("class"))
     hand_in_class(course, listener[0])
     before = digests(course / "submitted"), digests(ROOT / "helpers", "*.py")
-    runs = {name: run(course, "helpers.autograde", ".", name, "--jobs", "2", *OPTIONS.get(name, []))
+    runs = {name: run(course, "course_tools.autograde", ".", name, "--jobs", "2", *OPTIONS.get(name, []))
             for name in NOTEBOOKS}
     for name in NOTEBOOKS:
         result = nbgrader(course, "generate_feedback", name)
         assert result.returncode == 0, result.stderr
     for args in (
         ["--to", "grades.csv"],
-        ["--exporter", "helpers.nbgrader_course.ExerciseCsvExport", "--to", "exercises.csv"],
+        ["--exporter", "course_tools.nbgrader_course.ExerciseCsvExport", "--to", "exercises.csv"],
     ):
         result = nbgrader(course, "export", *args)
         assert result.returncode == 0, result.stderr
@@ -352,8 +380,11 @@ def test_the_release_is_what_the_exercise_generator_writes(graded):
         ours = exercises.make_exercise(
             nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4), f"{name}.ipynb"
         )
-        assert [(c.cell_type, c.source) for c in release.cells] == [(c.cell_type, c.source) for c in ours.cells[1:]]
-        assert "BEGIN HIDDEN TESTS" not in release.cells[0].source + "".join(c.source for c in release.cells)
+        ours = nbformat.v4.new_notebook(cells=ours.cells[1:])  # without the exercise version's banner
+        colab.unstamp(ours)  # the release opens from a class kit only, and this course has no kit's address
+        assert [(c.cell_type, c.source) for c in release.cells] == [(c.cell_type, c.source) for c in ours.cells]
+        text = "".join(c.source for c in release.cells)
+        assert "BEGIN HIDDEN TESTS" not in text and "google.colab" not in text and "colab-badge" not in text
 
 
 def test_every_honest_student_is_graded_right_and_every_attack_scores_zero(graded):
@@ -369,6 +400,8 @@ def test_every_honest_student_is_graded_right_and_every_attack_scores_zero(grade
     students += [f"attack_{attack}" for attack in ATTACKS]
     expected = {(student, name): zero[name] for student in students for name in NOTEBOOKS}  # not handed in
     expected |= {
+        ("alice", NB02): full[NB02],
+        ("carol", NB02): {**full[NB02], "convolutional_block": 0, "ResNet50": 0},  # ResNet-50 is made of the blocks
         ("alice", NB04): full[NB04],
         ("alice", NB05): full[NB05],
         ("fay", NB04): full[NB04],
@@ -424,7 +457,7 @@ def test_feedback_shows_the_check_s_hints_and_nothing_it_must_not(graded):
 
 def test_an_unchanged_submission_is_not_graded_again(graded, tmp_path):
     course, _, _ = graded
-    again = run(course, "helpers.autograde", ".", NB04, "--jobs", "2")
+    again = run(course, "course_tools.autograde", ".", NB04, "--jobs", "2")
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.splitlines() == [f"{NB04}: 0 to grade, {len(ATTACKS) + 9} unchanged since graded, 2 at a time"]
 
@@ -436,9 +469,9 @@ def test_one_job_grades_as_two(graded, tmp_path, listener):
     students = ("alice", "bob", "carol", "attack_patch_checks", "attack_kill_grader")
     for student in students:
         shutil.copytree(class_course / "submitted" / student / NB04, course / "submitted" / student / NB04)
-    result = run(course, "helpers.autograde", ".", NB04, "--jobs", "1", *OPTIONS[NB04])
+    result = run(course, "course_tools.autograde", ".", NB04, "--jobs", "1", *OPTIONS[NB04])
     assert result.returncode == 0, result.stderr[-3000:]
-    export = ["export", "--exporter", "helpers.nbgrader_course.ExerciseCsvExport", "--to", "exercises.csv"]
+    export = ["export", "--exporter", "course_tools.nbgrader_course.ExerciseCsvExport", "--to", "exercises.csv"]
     assert nbgrader(course, *export).returncode == 0
     one_job, two_jobs = scores(course), scores(class_course)
     assert {s: one_job[s, NB04] for s in students} == {s: two_jobs[s, NB04] for s in students}

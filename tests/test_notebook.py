@@ -125,7 +125,7 @@ def helpers_imports() -> dict[str, set[str]]:
 @pytest.mark.once  # the package's own files
 def test_the_modules_of_helpers_import_each_other_without_a_circle():
     graph = helpers_imports()
-    assert graph["helpers.training"] and "helpers.train" in graph, "the import graph was not read"
+    assert graph["helpers.scale.training"] and "helpers.scale.train" in graph, "the import graph was not read"
 
     def circle_from(name, path):
         for other in sorted(graph[name]):
@@ -143,14 +143,16 @@ def test_the_modules_of_helpers_import_each_other_without_a_circle():
 def test_helpers_and_the_tools_that_do_not_train_start_no_backend():
     """``import helpers``, the modules behind make course, the exercise generator, nbgrader's plugin and the
     grader's class process (``make grade``: only its pool's processes judge, with Keras), and ``python -m
-    helpers.train --help`` leave Keras and every backend unloaded."""
+    helpers.scale.train --help`` leave Keras and every backend unloaded."""
     backends = "{'keras', 'tensorflow', 'jax', 'torch'}"
-    tools = "import helpers, helpers.lab, helpers.exercises, helpers.nbgrader_course, helpers.autograde.__main__"
+    tools = "import helpers, helpers.lab, course_tools.exercises, course_tools.nbgrader_course"
+    tools += ", course_tools.autograde.__main__"
     loaded = python(f"import sys; {tools}; print(sorted({backends} & sys.modules.keys()))")
     assert loaded.stdout.strip() == "[]"
-    helped = python(f"import runpy, sys; sys.argv = ['train', '--help']\ntry:\n    runpy.run_module('helpers.train', "
-                    f"run_name='__main__')\nexcept SystemExit:\n    print(sorted({backends} & sys.modules.keys()))")
-    assert helped.stdout.startswith("usage: python -m helpers.train") and helped.stdout.split("\n")[-2] == "[]"
+    helped = python(f"import runpy, sys; sys.argv = ['train', '--help']\ntry:\n    "
+                    f"runpy.run_module('helpers.scale.train', run_name='__main__')\nexcept SystemExit:\n    "
+                    f"print(sorted({backends} & sys.modules.keys()))")
+    assert helped.stdout.startswith("usage: python -m helpers.scale.train") and helped.stdout.split("\n")[-2] == "[]"
 
 
 def test_importing_helpers_keeps_a_log_level_you_chose(chosen):

@@ -1,6 +1,7 @@
 """The course's website: built as ``make site`` builds it, every page and link checked, and two pages opened in a
 real browser (Debian's chromium, headless, driven by Playwright) served from 127.0.0.1."""
 
+import html
 import html.parser
 import json
 import shutil
@@ -15,7 +16,8 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from helpers import colab, grading
+from course_tools import answers, colab, grading
+from helpers.workspace import HIDDEN_TESTS
 
 pytestmark = pytest.mark.end_to_end  # Sphinx builds the site in a process of its own, Chromium shows it
 
@@ -90,7 +92,8 @@ def test_every_notebook_has_a_page_with_its_title_figures_and_own_links(site, pa
     colab_link = colab.colab_url(f"notebooks/{path.name}", colab.repository())
     assert colab_link in page.links
     assert f"{path.stem}.ipynb" in page.links and f"../exercises/{path.stem}.ipynb" in page.links
-    assert (site / "notebooks" / path.name).read_bytes() == path.read_bytes()
+    shown, source = (nbformat.read(p, as_version=4) for p in (site / "notebooks" / path.name, path))
+    assert [cell.source for cell in shown.cells] == [HIDDEN_TESTS.sub("", cell.source) for cell in source.cells]
     assert (site / "exercises" / path.name).read_bytes() == (ROOT / "notebooks" / "exercises" / path.name).read_bytes()
 
 
@@ -106,6 +109,14 @@ def test_the_home_page_lists_the_notebooks_in_order_with_their_exercises_and_run
         assert f"{round(measured[path.stem])} s" in row
         for exercise in grading.find_exercises(nbformat.read(path, as_version=4), path.name):
             assert exercise.name in row
+
+
+def test_no_page_and_no_download_shows_a_hidden_test(site):
+    """The site is public: the solutions are the self-study course, the hidden tests are grading material."""
+    hidden = [str(found) for found in answers.scan(site) if "hidden test" in found.what]
+    assert hidden == []
+    pages = [html.unescape(path.read_text()) for path in (site / "notebooks").glob("*.html")]  # docs name the marker
+    assert len(pages) == len(NOTEBOOKS) and not any("BEGIN HIDDEN TESTS" in page for page in pages)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scale_runs import ROOT, environment
 
-from helpers import datasets, distribute, train, training
-from helpers.course import training_at_scale
+from helpers import datasets
+from helpers.scale import distribute, train, training, training_at_scale
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_fresh_run_never_overwrites_checkpoints(capsys, folder, tmp_path):
 @pytest.mark.end_to_end
 @pytest.mark.versions  # which errors a cut-short file raises, and what BackupAndRestore does then, is Keras's
 def test_a_backup_cut_short_while_written_falls_back_on_the_one_before(capsys, folder, tmp_path):
-    args = ["--model", "small_resnet", "--data", folder, "--image-size", 32, "--batch-size", 2, "--no-augment",
+    args = ["--model", "small_convnet", "--data", folder, "--image-size", 32, "--batch-size", 2, "--no-augment",
             "--checkpoint-dir", tmp_path / "run"]
     assert train.main([str(a) for a in [*args, "--epochs", 2]]) == 0
     latest = tmp_path / "run" / training.BACKUP / "latest.weights.h5"  # BackupAndRestore's file: epoch 2
@@ -89,7 +89,7 @@ def test_a_backup_cut_short_while_written_falls_back_on_the_one_before(capsys, f
 
 @pytest.mark.end_to_end
 def test_a_resumed_run_keeps_the_settings_of_the_run_it_resumes(capsys, folder, tmp_path):
-    args = ["--model", "small_resnet", "--data", folder, "--batch-size", 2, "--checkpoint-dir", tmp_path / "run"]
+    args = ["--model", "small_convnet", "--data", folder, "--batch-size", 2, "--checkpoint-dir", tmp_path / "run"]
     assert train.main([str(a) for a in [*args, "--epochs", 1, "--image-size", 32]]) == 0
     capsys.readouterr()
     code, err = run(capsys, *args, "--epochs", 2, "--image-size", 40, "--resume")
@@ -97,14 +97,14 @@ def test_a_resumed_run_keeps_the_settings_of_the_run_it_resumes(capsys, folder, 
 
 
 def test_batch_that_does_not_split_over_the_devices():
-    from helpers.distribute import Plan, SettingError
+    from helpers.scale.distribute import Plan, SettingError
 
     with pytest.raises(SettingError, match="batch size 15 does not split evenly over 2 replicas"):
         Plan("two devices", ["a", "b"], 2).per_device_batch(15)
 
 
 def test_more_devices_than_there_are_is_refused():
-    from helpers import distribute
+    from helpers.scale import distribute
 
     found = len(distribute.plan().devices)
     with pytest.raises(distribute.SettingError, match=f"{found + 1} devices asked for, {found} found: "):
@@ -205,12 +205,12 @@ def test_an_installed_package_trains_from_any_directory(folder, tmp_path):
     done = subprocess.run([*pip, str(installed), str(source)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     env = environment(PYTHONPATH=str(installed))
-    where = subprocess.run([sys.executable, "-c", "import helpers.course, sys; print(helpers.course.__file__)"],
+    where = subprocess.run([sys.executable, "-c", "import helpers.scale, sys; print(helpers.scale.__file__)"],
                            cwd=empty, env=env, capture_output=True, text=True, timeout=60)
     assert where.stdout.startswith(str(installed)), where.stdout + where.stderr
-    args = ["--model", "small_resnet", "--data", folder, "--epochs", 1, "--image-size", 32, "--batch-size", 2,
+    args = ["--model", "small_convnet", "--data", folder, "--epochs", 1, "--image-size", 32, "--batch-size", 2,
             "--checkpoint-dir", tmp_path / "run"]
-    trained = subprocess.run([sys.executable, "-m", "helpers.train", *map(str, args)], cwd=empty, env=env,
+    trained = subprocess.run([sys.executable, "-m", "helpers.scale.train", *map(str, args)], cwd=empty, env=env,
                              capture_output=True, text=True, timeout=600)
     assert trained.returncode == 0, trained.stdout + trained.stderr[-3000:]
     assert "epoch 1/1" in trained.stdout and (tmp_path / "run" / "model.keras").exists()
@@ -221,7 +221,7 @@ def test_the_command_offers_the_models_training_builds():
 
 
 def test_a_model_for_training_starts_from_the_seed():
-    first, again, other = kernels("small_resnet", 1), kernels("small_resnet", 1), kernels("small_resnet", 2)
+    first, again, other = kernels("small_convnet", 1), kernels("small_convnet", 1), kernels("small_convnet", 2)
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True)), "the same seed, other weights"
     assert not any(np.array_equal(a, c) for a, c in zip(first, other, strict=True)), "another seed, same weights"
 
@@ -244,7 +244,7 @@ def mixed_precision():
 
 def test_mixed_precision_keeps_the_softmax_in_float32(mixed_precision):
     synchronized = keras.backend.backend() == "tensorflow"  # synchronized batch norm is TensorFlow's only
-    model = training.build_model("small_resnet", 32, 6, sync_batchnorm=synchronized)
+    model = training.build_model("small_convnet", 32, 6, sync_batchnorm=synchronized)
     assert model.layers[-1].dtype_policy.compute_dtype == "float32" and model.output.dtype == "float32"
     convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert {layer.dtype_policy.compute_dtype for layer in convolutions} == {"float16"}
@@ -268,7 +268,7 @@ def test_the_several_workers_loop_trains_as_fit_does_under_mixed_precision(folde
     for name in ("fit", "loop"):
         keras.utils.set_random_seed(0)
         with setup.scope():
-            net = training.build_model("small_resnet", 32, 2)
+            net = training.build_model("small_convnet", 32, 2)
             net.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
         kernel = net.layers[-1].kernel
         before = keras.ops.convert_to_numpy(kernel).copy()

@@ -1,5 +1,5 @@
-"""The floors in requirements.txt and requirements-site.txt are the versions CI tests: constraints/floors.txt pins
-every one of them."""
+"""The floors in requirements.txt, requirements-instructor.txt and requirements-site.txt are the versions CI tests:
+constraints/floors.txt pins every one of them."""
 
 import re
 from pathlib import Path
@@ -10,7 +10,7 @@ from packaging.version import Version
 from helpers.notebook import MINIMUM_KERAS
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIREMENTS = ("requirements.txt", "requirements-site.txt")
+REQUIREMENTS = ("requirements.txt", "requirements-instructor.txt", "requirements-site.txt")
 
 
 def lines(path: Path) -> list[str]:
@@ -22,6 +22,8 @@ def floors() -> dict[str, Version]:
     found = {}
     for name in REQUIREMENTS:
         for line in lines(ROOT / name):
+            if line.startswith("-"):  # -r another file, -e the instructor's package
+                continue
             requirement = Requirement(line)
             lowest = [spec.version for spec in requirement.specifier if spec.operator == ">="]
             assert len(lowest) == 1, f"{name}: {line!r} needs exactly one floor (>=)"

@@ -5,7 +5,8 @@ import shutil
 import nbformat
 from test_exercises import CHECK, SOLUTION, answer, jupyter_saves, notebook, notebooks_dir
 
-from helpers import exercises, workspace
+from course_tools import exercises
+from helpers import workspace
 
 
 def course(tmp_path, solution=SOLUTION):
@@ -26,6 +27,8 @@ def test_every_tutorial_and_every_exercise_is_copied_once(tmp_path):
     assert [line.split()[0] for line in report] == ["copied"] * 3
     tutorial = nbformat.read(work / "a.ipynb", as_version=4)
     assert tutorial.cells[2].outputs == nbformat.read(folder / "a.ipynb", as_version=4).cells[2].outputs
+    assert "double(-3)" in CHECK and "double(-3)" not in (work / "a.ipynb").read_text(), "a hidden test was copied"
+    assert tutorial.cells[3].source == "check_double(double)\n"
     before = snapshot(work)
     assert workspace.sync(work, folder) == []
     assert snapshot(work) == before

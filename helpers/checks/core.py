@@ -71,7 +71,7 @@ def passed(what: str) -> None:
 
 
 class RemoteFunction:
-    """A student's function that runs in another process, where the check cannot see it (``helpers.autograde``):
+    """A student's function that runs in another process, where the check cannot see it (``course_tools.autograde``):
     the check hands it each call, the other process answers with plain data, and the check judges the answer in
     its own process. ``answer(kind, what, ...)`` does what ``kind`` (``"call_student"``, ``"build_model"`` or
     ``"call_model_function"``), the function of this module of that name, would do with the function itself."""

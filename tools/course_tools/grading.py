@@ -15,7 +15,7 @@ solution notebook's other cells without them, so a tag on a cell that something 
 
 ``mark()`` gives those cells nbgrader's metadata (a locked description, a solution cell, a locked
 autograded test cell worth P points) and takes it off every other cell. The heading is the one place
-that states the points; after editing a notebook, run ``python -m helpers.exercises --mark``.
+that states the points; after editing a notebook, run ``python -m course_tools.exercises --mark``.
 """
 
 import re

@@ -1,6 +1,6 @@
 """Exercise notebooks, made from the solution notebooks by nbgrader's own preprocessors.
 
-A solution notebook is an nbgrader source notebook (``helpers.grading`` sets its metadata). Its
+A solution notebook is an nbgrader source notebook (``course_tools.grading`` sets its metadata). Its
 exercise version is what nbgrader's ``generate_assignment`` releases, stripped by the same
 preprocessors: code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes::
 
@@ -10,9 +10,9 @@ preprocessors: code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` beco
 tests between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` go, outputs are cleared, and the
 check cells and exercise descriptions are made read-only. A banner on top tells the student how to work.
 
-    python -m helpers.exercises --mark    # set the nbgrader metadata of the solution notebooks
-    python -m helpers.exercises           # write notebooks/exercises/*.ipynb, and helpers/course/ (helpers.export)
-    python -m helpers.exercises --check   # exit 1 and name what is out of date
+    python -m course_tools.exercises --mark    # set the nbgrader metadata of the solution notebooks
+    python -m course_tools.exercises           # write notebooks/exercises/*.ipynb and helpers/scale/'s exports
+    python -m course_tools.exercises --check   # exit 1 and name what is out of date
 
 Each exercise notebook records a fingerprint of the cells it was generated with. The generator refuses
 to overwrite (or delete) a notebook whose cells no longer match it, i.e. one someone has edited, names
@@ -23,18 +23,15 @@ metadata) never makes a notebook stale.
 
 import argparse
 import copy
-import hashlib
-import json
 import sys
 from pathlib import Path
 
 import nbformat
 
-from helpers import colab, export, grading
+from course_tools import ROOT, colab, export, grading
+from helpers.workspace import BANNER_ID, FINGERPRINT, fingerprint, read_or_none
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-BANNER_ID = "exercise-banner"
-FINGERPRINT = "exercise_fingerprint"  # notebook metadata key: sha256 of the generated cells
+NOTEBOOKS = ROOT / "notebooks"
 BANNER = """**Exercise version** of `{name}`. Replace each `# YOUR CODE HERE` / `raise NotImplementedError()`
 with your code, run the cell, then run the check cell below it (check cells are read-only).
 
@@ -45,7 +42,7 @@ To go on, solve it, or click the cell below it and use *Run → Run Selected Cel
 Work on your own copy: `make course` keeps one in `work/`, named `{stem}_exercise.ipynb`, beside your copy of
 the tutorial. `git pull` never touches `work/`, and a new version of the course replaces your copy only while you
 have not changed its cells. (`notebooks/exercises/{name}` is generated from the solution notebook
-`notebooks/{name}` by `python -m helpers.exercises`; maintainers edit the solution.)"""
+`notebooks/{name}` by `python -m course_tools.exercises`; maintainers edit the solution.)"""
 
 
 class MarkerError(ValueError):
@@ -54,16 +51,6 @@ class MarkerError(ValueError):
 
 class WouldLoseWork(RuntimeError):
     """Regenerating would overwrite or delete notebooks that hold work the generator did not write."""
-
-
-def cells_key(nb: nbformat.NotebookNode) -> str:
-    """What the generator controls: each cell's type, source and nbgrader metadata, as canonical JSON."""
-    cells = [(cell.cell_type, cell.source, cell.metadata.get("nbgrader")) for cell in nb.cells]
-    return json.dumps(cells, sort_keys=True, ensure_ascii=False)
-
-
-def fingerprint(nb: nbformat.NotebookNode) -> str:
-    return hashlib.sha256(cells_key(nb).encode()).hexdigest()
 
 
 def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
@@ -80,7 +67,7 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.Notebo
                 step.preprocess_cell(cell, resources, index)
             except RuntimeError as err:  # nbgrader's way of refusing a cell
                 raise MarkerError(
-                    f"{name}, cell {index}: {err}; run `python -m helpers.exercises --mark` and check the markers"
+                    f"{name}, cell {index}: {err}; run `python -m course_tools.exercises --mark` and check the markers"
                 ) from None
     for cell in exercise.cells:
         cell.metadata.pop("execution", None)  # timestamps of the last run of the solution
@@ -98,14 +85,6 @@ def generate(notebooks_dir: Path = NOTEBOOKS) -> dict[Path, nbformat.NotebookNod
     for name, nb in solutions.items():
         grading.find_exercises(nb, name)  # MarkError names a marker that does not pair up, with its line
     return {out_dir / name: make_exercise(nb, name) for name, nb in solutions.items()}
-
-
-def read_or_none(path: Path) -> nbformat.NotebookNode | None:
-    """The notebook at ``path``, or None where it is not a readable notebook."""
-    try:
-        return nbformat.read(path, as_version=4)
-    except (OSError, ValueError):  # nbformat's NotJSONError and friends are ValueErrors
-        return None
 
 
 def edited(path: Path) -> bool:
@@ -189,7 +168,7 @@ def write_all(notebooks_dir: Path = NOTEBOOKS, force: bool = False) -> list[Path
 
 def main(argv=None, notebooks_dir: Path = NOTEBOOKS) -> int:
     parser = argparse.ArgumentParser(
-        description="Make notebooks/exercises/ and helpers/course/ from the solution notebooks."
+        description="Make notebooks/exercises/ and the exported modules of helpers/scale/ from the solution notebooks."
     )
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--check", action="store_true", help="only report what is out of date; exit 1 if any")
@@ -214,8 +193,9 @@ def main(argv=None, notebooks_dir: Path = NOTEBOOKS) -> int:
             for name in edited_names(notebooks_dir):
                 print(f"note: notebooks/exercises/{name} holds edits; the generator never overwrites them")
             if problems:
-                print("Run `python -m helpers.exercises --mark`, then `python -m helpers.exercises`.")
+                print("Run `python -m course_tools.exercises --mark`, then `python -m course_tools.exercises`.")
             return 1 if problems else 0
+        export.changes(notebooks_dir)  # an exported solution is refused before anything is written
         for path in write_all(notebooks_dir, force=args.force) + export.write_all(notebooks_dir):
             print(f"wrote {path.relative_to(root)}")
         return 0

@@ -2,7 +2,8 @@
 
 - The pages of the notebooks come from copies of ``notebooks/*.ipynb`` made at each build (``docs/notebooks/``,
   git-ignored): Sphinx reads only files under its source folder, and a copy keeps the notebooks' links to each
-  other working. The solution and exercise notebooks are also copied next to the pages, to be downloaded.
+  other working. The solution and exercise notebooks are also copied next to the pages, to be downloaded. No copy
+  holds a hidden test: those are grading material, and the site is public.
 - Each notebook page opens with its links: Open in Colab, the notebook, its exercise version. They replace the
   notebook's own Colab badge, an image on Google's server that a page viewed offline could not load.
 - ``{course-notebooks}``: the home page's table of the notebooks, in order, with their exercises and the running
@@ -17,15 +18,15 @@ import nbformat
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-from helpers import colab, grading
+from course_tools import ROOT, colab, grading
+from helpers.workspace import without_hidden_tests
 
-ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 EXERCISES = NOTEBOOKS / "exercises"
 
 
 def solution_notebooks() -> list[Path]:
-    return sorted(NOTEBOOKS.glob("*.ipynb"))  # as helpers.exercises lists them
+    return sorted(NOTEBOOKS.glob("*.ipynb"))  # as course_tools.exercises lists them
 
 
 def copy_notebooks(app, config) -> None:
@@ -37,8 +38,9 @@ def copy_notebooks(app, config) -> None:
     for target in (source / "notebooks", extra / "notebooks", extra / "exercises"):
         target.mkdir(parents=True)
     for path in solution_notebooks():
+        shown = without_hidden_tests(nbformat.read(path, as_version=4))
         for target in (source / "notebooks", extra / "notebooks"):
-            shutil.copy2(path, target / path.name)
+            nbformat.write(shown, target / path.name)
         shutil.copy2(EXERCISES / path.name, extra / "exercises" / path.name)
 
 

@@ -4,7 +4,7 @@ Its cells run in a sandboxed worker (``remote.Worker``), with nbgrader's locked 
 instructor's version and the check cells left out; each check cell of the instructor's version, hidden tests
 included, then runs here, with the student's functions answered by the worker as data
 (``remote.StudentFunction``): a check that raises scores 0, one that does not scores the exercise's points.
-This module starts Keras (the checks use it); ``helpers.autograde.grade``, which writes the gradebook, does not.
+This module starts Keras (the checks use it); ``course_tools.autograde.grade``, which writes the gradebook, does not.
 """
 
 import ast
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import nbformat
 
-from helpers import grading
-from helpers.autograde import remote
-from helpers.autograde.submission import OUTPUT_LIMIT, Result, Settings, read_submission
+from course_tools import grading
+from course_tools.autograde import remote
+from course_tools.autograde.submission import OUTPUT_LIMIT, Result, Settings, read_submission
 from helpers.checks import core
 
 

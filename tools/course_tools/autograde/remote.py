@@ -1,6 +1,6 @@
 """The grader's handle on one submission's worker, and the student's functions as the checks see them there.
 
-``Worker`` starts ``helpers.autograde.worker`` (in the sandbox, unless told not to), sends it the cells to run,
+``Worker`` starts ``course_tools.autograde.worker`` (in the sandbox, unless told not to), sends it the cells to run,
 and asks it the checks' calls, each within a time limit. ``StudentFunction`` is what a check receives in place
 of the student's function: the check runs unchanged in the grader's process, and each call it makes comes back
 as data, decoded and judged there.
@@ -16,8 +16,9 @@ import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's 
 
 import keras
 
+import course_tools
 import helpers
-from helpers.autograde import sandbox, wire
+from course_tools.autograde import sandbox, wire
 from helpers.checks import core
 
 
@@ -47,11 +48,14 @@ class Worker:
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "LANG": "C.UTF-8",
             "KERAS_BACKEND": keras.backend.backend(),
-            "PYTHONPATH": str(Path(helpers.__file__).resolve().parent.parent),  # the grader's own helpers
+            # the grader's own helpers, and the worker's modules (the sandbox binds no other file of course_tools)
+            "PYTHONPATH": os.pathsep.join(
+                str(Path(package.__file__).resolve().parent.parent) for package in (helpers, course_tools)
+            ),
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         read, write = os.pipe()
-        argv = [sys.executable, "-m", "helpers.autograde.worker", str(write)]
+        argv = [sys.executable, "-m", "course_tools.autograde.worker", str(write)]
         if self.sandboxed:
             argv = sandbox.command(argv, self.scratch, self.limits, env)
         log = open(self.scratch.parent / "worker.log", "wb")  # noqa: SIM115 -- the child keeps it open

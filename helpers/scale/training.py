@@ -1,15 +1,15 @@
 """What a long training run needs beyond Keras's own tools; notebook 06 builds the run itself from these.
 
 Notebook 06 defines the input pipeline, the callbacks and ``train_on_folder`` (exported into
-``helpers.course.training_at_scale``, which ``python -m helpers.train`` runs). This module holds what
+``helpers.scale.training_at_scale``, which ``python -m helpers.scale.train`` runs). This module holds what
 Keras does not do:
 
 - ``check_run``: bad input and a folder that holds another run are refused before anything trains;
 - ``cached`` and ``file_cache``: the decoded images cached in one pass; on disk, a cache that a killed run
   leaves usable, under an OS lock;
 - ``replay_epochs`` and ``ResumeAt``: a resumed run gets the batches the interrupted one would have had;
-- ``build_model``: the course's ResNet-50 or small ResNet (notebook 02's functions, exported to
-  ``helpers.course.residual_blocks``) with fresh initialisers, or ``keras.applications.ResNet50``;
+- ``build_model``: ``keras.applications.ResNet50``, or ``small_convnet`` to rehearse on a laptop (nothing
+  here is built from an exercise's answer);
 - ``ProgressLog``: a log with the metrics and no timings;
 - ``fit_several_workers``: the custom loop where Keras's ``fit`` cannot run (several machines).
 """
@@ -30,10 +30,9 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from helpers import distribute
-from helpers.course import residual_blocks
 from helpers.datasets import DataError, check_image_folder
-from helpers.distribute import SettingError
+from helpers.scale import distribute
+from helpers.scale.distribute import SettingError
 
 FINAL = "model.keras"
 BACKUP = "backup"  # keras.callbacks.BackupAndRestore's folder, inside the checkpoint folder
@@ -102,8 +101,8 @@ def build_model(name: str, image_size: int, classes: int, *, sync_batchnorm: boo
     """One of ``MODELS`` for image_size x image_size x 3 inputs; call it inside ``plan.scope()``.
 
     Arguments:
-    name -- "resnet50" (the course's, from notebook 02), "small_resnet" (notebook 02's small one),
-            or "keras_resnet50" (keras.applications.ResNet50, weights=None)
+    name -- "resnet50" (keras.applications.ResNet50, weights=None: notebook 02 shows it is the course's
+            ResNet-50) or "small_convnet" (a network small enough to rehearse a run on a laptop)
     image_size -- integer, the height and width of the inputs
     classes -- integer, number of classes
     sync_batchnorm -- True: batch norm computes its statistics over the global batch, not each
@@ -115,12 +114,9 @@ def build_model(name: str, image_size: int, classes: int, *, sync_batchnorm: boo
     if name not in MODELS:
         raise SettingError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     model = MODELS[name]((image_size, image_size, 3), classes)
-    # Every layer is rebuilt from its config with its initialisers unseeded. The course's blocks seed each one
-    # (glorot_uniform(seed=0)), which the exercises' checks rely on, but a seeded Keras initialiser draws the
-    # same values at every call: the identity blocks of a stage would start as copies of each other, whatever
-    # the seed. Unseeded, each draws its own seed from the global one (keras.utils.set_random_seed).
-    # Under mixed precision the softmax and the loss in float16 would lose small probabilities: the last layer
-    # (the softmax) is rebuilt to compute in float32.
+    # Every layer is rebuilt from its config (its weights drawn again, from the global seed), with batch norm over
+    # the global batch if asked. Under mixed precision the softmax and the loss in float16 would lose small
+    # probabilities: the last layer (the softmax) is rebuilt to compute in float32.
     float32_head = keras.mixed_precision.global_policy().compute_dtype != "float32"
     last = model.layers[-1] if float32_head else None
     return keras.models.clone_model(
@@ -128,41 +124,44 @@ def build_model(name: str, image_size: int, classes: int, *, sync_batchnorm: boo
     )
 
 
-def course_resnet50(input_shape, classes: int) -> keras.Model:
-    """Notebook 02's ResNet-50; where its last map is not 2x2, with a global-average head (as at 224x224)."""
-    from keras.initializers import glorot_uniform
+def small_convnet(input_shape=(32, 32, 3), classes=6, widths=(16, 32, 64)) -> keras.Model:
+    """A small all-convolutional network with batch norm: a stride-2 and a stride-1 3x3 convolution per width.
 
-    try:
-        model = residual_blocks.ResNet50(input_shape=input_shape, classes=classes)
-    except ValueError as err:
-        raise SettingError(
-            f"ResNet-50 needs images of at least 37x37 (its last map must be 2x2 or more), got {input_shape[:2]}"
-        ) from err
-    pool = next(layer for layer in model.layers if isinstance(layer, layers.AveragePooling2D))
-    if tuple(pool.input.shape[1:3]) == (2, 2):
-        return model
-    X = layers.GlobalAveragePooling2D()(pool.input)
-    X = layers.Dense(classes, activation="softmax", kernel_initializer=glorot_uniform(seed=0))(X)
-    return keras.Model(model.input, X, name="resnet50_global_pool")
+    It answers no exercise of the course, has batch norm (what several devices make interesting), and trains
+    in a few seconds an epoch on a laptop's CPU: the network to rehearse a run with before ResNet-50.
+
+    Arguments:
+    input_shape -- shape of the images
+    classes -- integer, number of classes
+    widths -- the number of filters of each stage; each stage halves the height and the width
+
+    Returns:
+    model -- a keras.Model
+    """
+    inputs = keras.Input(input_shape)
+    X = inputs
+    for width in widths:
+        for stride in (2, 1):
+            X = layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False)(X)  # batch norm adds a bias
+            X = layers.BatchNormalization()(X)
+            X = layers.ReLU()(X)
+    X = layers.GlobalAveragePooling2D()(X)
+    outputs = layers.Dense(classes, activation="softmax")(X)
+    return keras.Model(inputs, outputs, name="small_convnet")
 
 
-# What build_model can build, by name. helpers/train.py lists the names again, so that its --help needs no Keras
-# (tests/test_train.py keeps the two lists equal).
+# What build_model can build, by name. helpers/scale/train.py lists the names again, so that its --help needs no
+# Keras (tests/test_train.py keeps the two lists equal).
 MODELS = {
-    "resnet50": course_resnet50,
-    "small_resnet": lambda shape, classes: residual_blocks.small_resnet(input_shape=shape, classes=classes),
-    "keras_resnet50": lambda shape, classes: keras.applications.ResNet50(weights=None, input_shape=shape,
-                                                                         classes=classes),
+    "resnet50": lambda shape, classes: keras.applications.ResNet50(weights=None, input_shape=shape, classes=classes),
+    "small_convnet": lambda shape, classes: small_convnet(input_shape=shape, classes=classes),
 }
 
 
 def _rebuilt(layer, *, synchronized: bool, float32_layer):
-    """A new layer from ``layer``'s config: initialisers unseeded, batch norm synchronized if asked, and
-    ``float32_layer`` computing in float32."""
+    """A new layer from ``layer``'s config: batch norm synchronized if asked, and ``float32_layer`` computing in
+    float32."""
     config = layer.get_config()
-    for value in config.values():
-        if isinstance(value, dict) and "seed" in value.get("config", {}):  # a serialised random initialiser
-            value["config"]["seed"] = None
     if synchronized and isinstance(layer, layers.BatchNormalization):
         config["synchronized"] = True
     if layer is float32_layer:

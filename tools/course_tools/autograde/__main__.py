@@ -1,6 +1,6 @@
 """Grade every submission of one assignment of an nbgrader course, in parallel and in a sandbox:
 
-    python -m helpers.autograde COURSE ASSIGNMENT [--jobs N] [--force]
+    python -m course_tools.autograde COURSE ASSIGNMENT [--jobs N] [--force]
 
 then nbgrader's own ``generate_feedback`` and ``export`` in COURSE, as after ``nbgrader autograde``.
 """
@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from helpers.autograde import grade, sandbox, submission
+from course_tools.autograde import grade, sandbox, submission
 
 
 def jobs(text: str) -> int:
@@ -22,7 +22,7 @@ def jobs(text: str) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.autograde", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_tools.autograde", description=__doc__.split("\n\n")[0])
     parser.add_argument("course", type=Path, help="the nbgrader course folder (make release makes it)")
     parser.add_argument("assignment", help="the assignment, e.g. 04_one_by_one_convolutions")
     parser.add_argument(
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     missing = None if args.no_sandbox else sandbox.available()
     if missing:
         print(
-            f"python -m helpers.autograde: {missing} (--no-sandbox grades without it, for code you trust)",
+            f"python -m course_tools.autograde: {missing} (--no-sandbox grades without it, for code you trust)",
             file=sys.stderr,
         )
         return 2

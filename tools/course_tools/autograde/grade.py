@@ -2,7 +2,7 @@
 
 For each submission (one unit in, one ``Result`` out, so that a cluster could run the same unit later):
 
-1. a process of the pool judges it (``helpers.autograde.judge``): its cells run in a sandboxed worker, and the
+1. a process of the pool judges it (``course_tools.autograde.judge``): its cells run in a sandboxed worker, and the
    instructor's check cells, hidden tests included, run in the judging process on what the worker answers;
 2. this process alone writes the scores into the gradebook, and an ``autograded`` notebook for
    ``nbgrader generate_feedback``, with the student's outputs cut to plain text. It does not start Keras:
@@ -15,7 +15,6 @@ import hashlib
 import html
 import json
 import multiprocessing
-import re
 import shutil
 import tempfile
 import time
@@ -29,11 +28,11 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 
-from helpers import grading
-from helpers.autograde.submission import OUTPUT_LIMIT, Result, Settings, read_submission
+from course_tools import grading
+from course_tools.autograde.submission import OUTPUT_LIMIT, Result, Settings, read_submission
+from helpers.workspace import HIDDEN_TESTS
 
 MARKER = ".autograde.json"  # beside the autograded notebook: what was graded, so that a rerun can skip it
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 
 
 def feedback_notebook(
@@ -52,7 +51,7 @@ def feedback_notebook(
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in locked:
             original = locked[grade_id]
-            cell.source, cell.metadata = HIDDEN.sub("", original.source), nbformat.from_dict(original.metadata)
+            cell.source, cell.metadata = HIDDEN_TESTS.sub("", original.source), nbformat.from_dict(original.metadata)
             seen.add(grade_id)
         elif cell.cell_type == "markdown":
             cell.source = html.escape(str(cell.source))  # a student's markdown may hold HTML: shown as text
@@ -64,7 +63,7 @@ def feedback_notebook(
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.metadata.get("nbgrader", {}).get("grade") and grade_id not in seen:
             shown = nbformat.from_dict(json.loads(json.dumps(locked.get(grade_id, cell))))
-            shown.source, shown.outputs = HIDDEN.sub("", shown.source), _outputs(result, grade_id, None)
+            shown.source, shown.outputs = HIDDEN_TESTS.sub("", shown.source), _outputs(result, grade_id, None)
             notebook.cells.append(shown)
     return notebook
 
@@ -109,7 +108,7 @@ def _outputs(result: Result, grade_id, ran) -> list:
 
 @dataclass
 class Course:
-    """An nbgrader course folder, as ``helpers.nbgrader_course`` makes it."""
+    """An nbgrader course folder, as ``course_tools.nbgrader_course`` makes it."""
 
     root: Path
     assignment: str
@@ -237,7 +236,7 @@ def grade_class(course: Course, jobs: int, settings: Settings, force: bool = Fal
 
 def _judged(*args) -> Result:
     """``judge.grade_submission`` in a process of the pool: Keras starts there, not in the class's process."""
-    from helpers.autograde import judge
+    from course_tools.autograde import judge
 
     return judge.grade_submission(*args)
 

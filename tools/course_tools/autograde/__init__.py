@@ -7,6 +7,6 @@ points are decided in the grader's process, which no student code ever ran in.
 - ``remote``  -- the grader's handle on a worker, and the student's functions as the checks see them
 - ``grade``   -- one submission, then a class in parallel, into nbgrader's gradebook
 
-``python -m helpers.autograde COURSE ASSIGNMENT`` (``make grade``) runs it; docs/instructors.md (the page for
+``python -m course_tools.autograde COURSE ASSIGNMENT`` (``make grade``) runs it; docs/instructors.md (the page for
 instructors) says what is isolated and what is not.
 """

@@ -12,7 +12,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from helpers import datasets, distribute, progress, training
+from helpers import datasets, progress
+from helpers.scale import distribute, training
 
 
 def augmentation(seed=0):
@@ -123,7 +124,7 @@ def train_on_folder(data, checkpoint_dir, *, model="resnet50", epochs=10, image_
     Arguments:
     data -- folder with one sub-folder per class
     checkpoint_dir -- where the backup, epoch-NNN.keras and the final model.keras go
-    model -- one of training.MODELS: "resnet50", "small_resnet" or "keras_resnet50"
+    model -- one of training.MODELS: "resnet50" (keras.applications.ResNet50) or "small_convnet"
     epochs -- integer, the epoch to end at (a resumed run counts the epochs already done)
     batch_size -- integer, the global batch size (split over the devices of the plan)
     validation_data -- a folder like data to evaluate on after every epoch, or None

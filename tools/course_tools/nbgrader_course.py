@@ -1,19 +1,20 @@
 """An nbgrader course made from the solution notebooks, and a CSV of scores per exercise.
 
-    python -m helpers.nbgrader_course ../grading    # nbgrader_config.py and source/<notebook>/ there
+    python -m course_tools.nbgrader_course ../grading    # nbgrader_config.py and source/<notebook>/ there
 
-then ``make release`` and ``make grade`` (``helpers.autograde``), and nbgrader's own commands in that folder
+then ``make release`` and ``make grade`` (``course_tools.autograde``), and nbgrader's own commands in that folder
 (see docs/instructors.md). Each notebook becomes one assignment named after it, e.g.
 ``02_residual_blocks``. An existing file is never overwritten unless ``--force``: a changed one is named and
 kept.
 
-``nbgrader export --exporter helpers.nbgrader_course.ExerciseCsvExport --to exercises.csv`` writes one
+``nbgrader export --exporter course_tools.nbgrader_course.ExerciseCsvExport --to exercises.csv`` writes one
 row per student, notebook and exercise, with a status that says why a score is missing.
 """
 
 import argparse
 import copy
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -21,10 +22,10 @@ import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
-from helpers import colab, grading
-from helpers.exercises import NOTEBOOKS
+from course_tools import colab, grading
+from course_tools.exercises import NOTEBOOKS
 
-CONFIG = '''"""nbgrader settings of this course, written by `python -m helpers.nbgrader_course`."""
+CONFIG = '''"""nbgrader settings of this course, written by `python -m course_tools.nbgrader_course`."""
 
 c = get_config()  # noqa: F821 -- nbgrader provides it
 c.CourseDirectory.root = {root!r}
@@ -33,7 +34,14 @@ c.CourseDirectory.course_id = "deep-cnn"
 # this many seconds is interrupted: its exercise scores zero and grading goes on.
 c.Execute.timeout = 300
 '''
+KIT_SETTINGS = "kit.json"  # in the course folder: {"url": the class kit's address}
 COLUMNS = ("assignment", "notebook", "student_id", "exercise", "score", "max_score", "status")
+
+
+def kit_address(root: Path) -> str | None:
+    """The address the course's class kit is published at (``make kit KIT_URL=...`` records it), or None."""
+    path = root / KIT_SETTINGS
+    return json.loads(path.read_text())["url"] if path.exists() else None
 
 
 def init_course(root: Path, notebooks_dir: Path = NOTEBOOKS, force: bool = False) -> tuple[list[Path], list[Path]]:
@@ -47,7 +55,13 @@ def init_course(root: Path, notebooks_dir: Path = NOTEBOOKS, force: bool = False
     for path in sorted(notebooks_dir.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         if grading.find_exercises(nb, path.name):  # 06 is read, not graded
-            colab.stamp(nb, f"notebooks/exercises/{path.name}", colab.repository())  # the release opens there
+            # The release opens on Colab from the class kit (its notebooks lie at its top), never from this
+            # repository, which holds the solutions; without a kit's address it has no Colab set-up.
+            address = kit_address(root)
+            if address:
+                colab.stamp(nb, path.name, address)
+            else:
+                colab.unstamp(nb)
             wanted[root / "source" / path.stem / path.name] = (nbformat.writes(nb) + "\n").encode()
     written, kept = [], []
     for target, content in wanted.items():

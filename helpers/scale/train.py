@@ -1,14 +1,14 @@
 """Train a course network on a folder of images from the command line, e.g. as a batch job.
 
-    python -m helpers.train --model resnet50 --data photos/train --validation-data photos/test \\
+    python -m helpers.scale.train --model resnet50 --data photos/train --validation-data photos/test \\
         --epochs 30 --image-size 224 --batch-size 64 --checkpoint-dir runs/resnet50
 
 ``--data`` holds one sub-folder per class. A checkpoint (model and optimizer state) is written
 after every epoch; after an interruption, run the same command with ``--resume`` and it continues
 from the last one (with ``--resume`` from the start, a requeued job needs no other command). A fresh
 run never overwrites a folder that holds checkpoints. The engine follows the Keras backend
-(``KERAS_BACKEND``) and the devices found: see ``helpers.distribute``. It is the code notebook 06
-runs: ``train_on_folder``, exported into ``helpers.course.training_at_scale``.
+(``KERAS_BACKEND``) and the devices found: see ``helpers.scale.distribute``. It is the code notebook 06
+runs: ``train_on_folder``, exported into ``helpers.scale.training_at_scale``.
 
 Several machines (TensorFlow): start the same command on each, with ``TF_CONFIG`` naming all of
 them and this one's index, a checkpoint folder of its own on each, and ``--sync-batchnorm`` so that
@@ -20,12 +20,12 @@ import os
 import sys
 from pathlib import Path
 
-MODELS = ("resnet50", "small_resnet", "keras_resnet50")  # training.MODELS: written here, so --help needs no Keras
+MODELS = ("resnet50", "small_convnet")  # training.MODELS: written here, so --help needs no Keras
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m helpers.train", description=__doc__.split("\n\n")[0], allow_abbrev=False
+        prog="python -m helpers.scale.train", description=__doc__.split("\n\n")[0], allow_abbrev=False
     )
     p.add_argument("--model", choices=MODELS, default="resnet50", help="network to train (default: resnet50)")
     p.add_argument("--data", required=True, type=Path, help="folder with one sub-folder of images per class")
@@ -65,9 +65,8 @@ def main(argv=None) -> int:
 
     import keras
 
-    from helpers import distribute, training
-    from helpers.course import training_at_scale
     from helpers.datasets import DataError
+    from helpers.scale import distribute, training, training_at_scale
 
     backend = keras.backend.backend()
     if args.cpu_devices and backend == "tensorflow":

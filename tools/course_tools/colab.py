@@ -1,7 +1,8 @@
 """Open in Colab: each notebook's badge, and its first cell's set-up there, both made from one address.
 
-The repository's address is set once, as ``Repository`` under ``[project.urls]`` in ``pyproject.toml``.
-``python -m helpers.exercises --mark`` writes, into every solution notebook (and the exercise generator into
+The repository's address is set once, as ``Repository`` under ``[project.urls]`` in ``pyproject.toml``; a class
+kit's, once per nbgrader course folder (``course_tools.kit``).
+``python -m course_tools.exercises --mark`` writes, into every solution notebook (and the exercise generator into
 every exercise notebook):
 
 - a badge on the first line of the first cell that opens that very notebook in Colab;
@@ -9,7 +10,7 @@ every exercise notebook):
   (the ``helpers`` package and the shipped data) once, puts it on the import path and installs a Keras the
   course runs on (Colab's own can be older), so that the rest of the cell goes on as it does anywhere else.
 
-``python -m helpers.exercises --check`` (and the tests) fail when a notebook's badge or block is not the one
+``python -m course_tools.exercises --check`` (and the tests) fail when a notebook's badge or block is not the one
 the address gives.
 """
 
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import nbformat
 
+from course_tools import ROOT
 from helpers.notebook import MINIMUM_KERAS
 
-ROOT = Path(__file__).resolve().parent.parent
 BRANCH = "main"
 CLONE = "/content/course"  # where the first cell puts the course on Colab
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -55,6 +56,17 @@ def set_up(address: str, clone: str = CLONE) -> str:
         f'    %pip install -q "keras>={MINIMUM_KERAS}"\n'
         f'    sys.path.insert(0, "{clone}")\n\n'
     )
+
+
+def unstamp(nb: nbformat.NotebookNode) -> None:
+    """Take ``nb``'s badge and first cell's set-up out: a graded class's notebook without a kit address must not
+    open this repository (its solutions) on Colab."""
+    first = nb.cells[0]
+    code = next((cell for cell in nb.cells if cell.cell_type == "code"), None)
+    if first.cell_type == "markdown":
+        first.source = BADGE.sub("", first.source, count=1)
+    if code is not None:
+        code.source = SET_UP.sub("", code.source, count=1)
 
 
 def stamp(nb: nbformat.NotebookNode, relative_path: str, address: str) -> bool:

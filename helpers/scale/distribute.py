@@ -4,7 +4,7 @@ The engines are the backends' own, never a home-made one:
 
 - TensorFlow: ``tf.distribute.MirroredStrategy`` over the GPUs of this machine (or its CPU devices),
   ``tf.distribute.MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names more than one task (trained with
-  TensorFlow's documented custom loop where Keras's ``fit`` cannot run: ``helpers.training``);
+  TensorFlow's documented custom loop where Keras's ``fit`` cannot run: ``helpers.scale.training``);
 - JAX: ``keras.distribution.DataParallel`` over ``keras.distribution.list_devices()``;
 - PyTorch: one device. Keras 3 implements ``keras.distribution`` for JAX and TensorFlow only, and
   PyTorch's own ``DistributedDataParallel`` needs a hand-written training loop.

@@ -1,8 +1,10 @@
 """The sandbox a submission's worker runs in: bubblewrap (``bwrap``) and resource limits.
 
-Inside, the worker sees the system's programs and libraries, the Python environment and ``helpers`` read-only,
-the course's shipped ``data/``, and an empty scratch folder of its own; nothing else of the machine: no
-course folder, gradebook, submissions or solution notebooks. It has no network and its own process, IPC and
+Inside, the worker sees the system's programs and libraries, the Python environment, the student library
+``helpers`` and the worker's own two modules (``worker``, ``wire``) read-only, the course's shipped ``data/``, and an
+empty scratch folder of its own; nothing else of the machine: no course folder, gradebook, submissions, solution
+notebooks, or the rest of ``course_tools`` (installed editable, as ``make instructor`` does, it lives in the clone,
+not in the environment). It has no network and its own process, IPC and
 host-name namespaces, so that every process it starts dies with it. Run as root, it also drops to the user
 ``nobody`` with no capabilities, so that its process limit holds (root is exempt from that limit); run as
 another user, it has no process limit, which would count that user's own processes too.
@@ -16,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import course_tools
 import helpers
 
 NOBODY = 65534
@@ -50,12 +53,15 @@ def available() -> str | None:
 
 
 def read_only_paths() -> list[Path]:
-    """What the worker reads: the system, this Python and its packages, helpers, the course's data."""
+    """What the worker reads: the system, this Python and its packages, helpers, the worker's modules, the data."""
     package = Path(helpers.__file__).resolve().parent
+    tools = Path(course_tools.__file__).resolve().parent
     paths = [Path(p) for p in ("/usr", "/etc", "/opt") if Path(p).is_dir()]
     # Each under the name the worker is started by and under the one it resolves to (a venv may be a link).
     paths += [path for prefix in (sys.base_prefix, sys.prefix) for path in (Path(prefix), Path(prefix).resolve())]
     paths.append(package)
+    paths += [tools / "__init__.py", tools / "autograde" / "__init__.py"]
+    paths += [tools / "autograde" / f"{name}.py" for name in ("worker", "wire")]
     data = package.parent / "data"
     if data.is_dir():
         paths.append(data)

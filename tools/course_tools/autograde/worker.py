@@ -1,9 +1,9 @@
 """The untrusted half of grading: runs one submission's cells, then answers the checks' calls with plain data.
 
-It runs in the sandbox (``helpers.autograde.sandbox``), started by the grader as ``python -m
-helpers.autograde.worker``, and decides nothing: whatever the student's code does to this process, the grader
+It runs in the sandbox (``course_tools.autograde.sandbox``), started by the grader as ``python -m
+course_tools.autograde.worker``, and decides nothing: whatever the student's code does to this process, the grader
 judges what comes back. Requests arrive on stdin and answers leave on the file descriptor its argument names,
-in the messages of ``helpers.autograde.wire``; the student's own output goes to stdout and stderr, which the
+in the messages of ``course_tools.autograde.wire``; the student's own output goes to stdout and stderr, which the
 grader caps.
 """
 
@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from helpers.autograde import wire
+from course_tools.autograde import wire
 from helpers.checks import core
 
 KINDS = {

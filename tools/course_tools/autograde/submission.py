@@ -1,7 +1,7 @@
 """What grading one submission takes and gives: its settings, its result, and the notebook read with limits.
 
-Plain data, without Keras: the grader's class process (``helpers.autograde.grade``) and the pool's judging
-processes (``helpers.autograde.judge``) both use it, and only the second starts Keras.
+Plain data, without Keras: the grader's class process (``course_tools.autograde.grade``) and the pool's judging
+processes (``course_tools.autograde.judge``) both use it, and only the second starts Keras.
 """
 
 from dataclasses import dataclass, field
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.autograde import sandbox
+from course_tools.autograde import sandbox
 
 SUBMISSION_LIMIT = 20 * 2**20  # bytes of notebook JSON
 OUTPUT_LIMIT = 10_000  # characters of each output kept for the feedback

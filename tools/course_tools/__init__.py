@@ -1,0 +1,20 @@
+"""The instructor's and maintainer's tools for the course; students never install this package.
+
+It works on the repository it lies in (``ROOT``): the solution notebooks are its source, and it writes what
+students get from them. It imports the student library ``helpers``; ``helpers`` never imports it
+(``tests/test_layout.py``).
+
+- ``grading``         -- the nbgrader metadata of the exercises and their points
+- ``exercises``       -- the exercise notebooks, made from the solution notebooks by nbgrader's preprocessors
+- ``export``          -- code of ``#| export`` cells copied into ``helpers.scale`` (never graded code)
+- ``colab``           -- each notebook's Open in Colab badge and its first cell's set-up there
+- ``nbgrader_course`` -- the nbgrader course folder, and nbgrader's per-exercise CSV export
+- ``kit``             -- the class kit an instructor hands out: release notebooks, the student library, the data
+- ``answers``         -- what a graded class must never receive: each exercise's solution and hidden tests,
+  and a scan that finds them in a folder
+- ``autograde``       -- grading a class in a sandbox (a subpackage)
+"""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository: tools/course_tools/ lies two folders down
