@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # helpers, also where the package is not installed
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tools")]  # helpers and course_tools, also where not installed
 
 from course_tools import colab  # noqa: E402
 

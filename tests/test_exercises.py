@@ -234,6 +234,15 @@ def test_marked_cells_are_exported_with_the_imports_they_use(tmp_path, capsys):
     assert "stale: helpers/scale/circles.py" in capsys.readouterr().out.splitlines()
 
 
+def test_a_notebook_with_exercises_exports_nothing(tmp_path, capsys):
+    """Its other code may call the answers (02's small ResNet is built from the graded blocks)."""
+    nb = notebook(SOLUTION, CHECK, EXPORTED)
+    folder = notebooks_dir(tmp_path, **{"07_circles": nb})
+    assert exercises.main([], folder) == 2
+    assert "07_circles.ipynb: #| export in a notebook with exercises" in capsys.readouterr().err
+    assert not (tmp_path / "helpers").exists() and not (folder / "exercises").exists()
+
+
 def test_a_graded_solution_is_never_exported(tmp_path, capsys):
     heading = "### Exercise 1 · `area` (1 points)\n\nWrite `area`."
     nb = notebook(FIRST_CELL, GRADED, "check_area(area)", heading=heading)

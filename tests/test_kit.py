@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_tools import answers, grading, kit
+from course_tools import answers, colab, grading, kit, nbgrader_course
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDRESS = "https://github.com/example-school/cnn-kit"
@@ -43,8 +43,8 @@ def _block(inputs, size, widths, training=True, initializer=None):
     inputs = layers.Activation("relu")(inputs)
     return inputs
 '''
-# Runs each notebook named in a fresh kernel, cell by cell, up to and including the first graded check cell; prints
-# where each stopped and why, as JSON. It runs with the kit's own Python, in the kit's folder.
+# Runs each notebook named in a fresh kernel of the kit's environment, cell by cell, up to and including the first
+# graded check cell; prints where each stopped and why, as JSON. It runs with the kit's own Python, in its folder.
 UP_TO_FIRST_EXERCISE = """
 import json, sys
 import nbformat
@@ -54,7 +54,7 @@ from nbclient.exceptions import CellExecutionError
 report = {}
 for name in sys.argv[1:]:
     nb = nbformat.read(name, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": "."}})
+    client = NotebookClient(nb, timeout=600, kernel_name="kit-venv", resources={"metadata": {"path": "."}})
     report[name] = {"stopped": None, "outcome": "ran to the end"}
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
@@ -87,7 +87,8 @@ def test_the_kit_holds_each_release_the_tutorials_the_library_and_the_data(made)
     notebooks = sorted(path.name for path in folder.glob("*.ipynb"))
     assert notebooks == sorted([f"{name}.ipynb" for name in GRADED] + ["06_training_at_scale.ipynb"])
     assert (folder / "helpers" / "checks" / "core.py").exists() and (folder / "data" / "signs").is_dir()
-    assert (folder / "requirements.txt").read_text() == (ROOT / "requirements.txt").read_text()
+    ours = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
+    assert [line for line in (folder / "requirements.txt").read_text().splitlines() if line[:1] != "#"] == ours
     readme = (folder / "README.md").read_text()
     assert all(f"`{name}.ipynb`" in readme for name in GRADED) and "pip install -r requirements.txt" in readme
     assert not (folder / "course_tools").exists() and not (folder / "notebooks").exists()
@@ -117,11 +118,16 @@ def test_the_scan_finds_a_solution_planted_in_the_student_library(made, tmp_path
     shutil.copytree(folder, copy)
     with open(copy / "helpers" / "plots.py", "a") as handle:
         handle.write(PLANTED)
-    hidden = sorted(answers.hidden_test_lines())[0]
-    (copy / "README.md").write_text((copy / "README.md").read_text() + f"\n    {hidden}\n")
+    hidden = sorted(answers.hidden_test_lines())
+    plain, quoted = hidden[0], next(line for line in hidden if '"' in line)  # JSON writes a quote as \"
+    (copy / "README.md").write_text((copy / "README.md").read_text() + f"\n    {plain}\n")
+    nb = nbformat.read(copy / "04_one_by_one_convolutions.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(f"# kept for later\n{quoted}"))
+    nbformat.write(nb, copy / "04_one_by_one_convolutions.ipynb")
     found = [str(item) for item in answers.scan(copy)]
     assert found == [
-        f"README.md: a line of a hidden test: {hidden!r}",
+        f"04_one_by_one_convolutions.ipynb: a line of a hidden test: {quoted!r}",
+        f"README.md: a line of a hidden test: {plain!r}",
         "helpers/plots.py: the solution of identity_block (02_residual_blocks), as function `_block`",
     ]
 
@@ -153,6 +159,21 @@ def test_every_notebook_opens_the_kit_on_colab_never_this_repository(made):
     assert json.loads((course / "kit.json").read_text()) == {"url": ADDRESS}
 
 
+def test_a_course_folder_whose_source_would_open_this_repository_on_colab_releases_nothing(tmp_path, capsys):
+    """A course folder made before kits: its source's first cell clones this repository, solutions and all."""
+    course = tmp_path / "course"
+    nbgrader_course.init_course(course)
+    source = course / "source" / "04_one_by_one_convolutions" / "04_one_by_one_convolutions.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    colab.stamp(nb, "notebooks/exercises/04_one_by_one_convolutions.ipynb", colab.repository())
+    nbformat.write(nb, source)
+    assert nbgrader_course.main([str(course)]) == 1
+    assert "Nothing was released" in capsys.readouterr().out
+    with pytest.raises(kit.KitError, match="differ from what the repository gives now"):
+        kit.make_kit(course, tmp_path / "kit", ["04_one_by_one_convolutions"], ADDRESS)
+    assert not (course / "kit.json").exists() and not (tmp_path / "kit").exists()
+
+
 def test_a_folder_that_is_not_a_kit_is_never_written_to(tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -160,6 +181,23 @@ def test_a_folder_that_is_not_a_kit_is_never_written_to(tmp_path):
     with pytest.raises(kit.KitError, match="is not a class kit"):
         kit.make_kit(tmp_path / "course", mine, ["04_one_by_one_convolutions"])
     assert [path.name for path in mine.iterdir()] == ["notes.txt"]
+
+
+def test_a_clone_of_an_empty_repository_takes_a_kit_and_keeps_its_git(tmp_path):
+    clone = tmp_path / "kit"
+    (clone / ".git").mkdir(parents=True)
+    (clone / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    kit.make_kit(tmp_path / "course", clone, ["04_one_by_one_convolutions"])
+    assert (clone / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+    assert (clone / "04_one_by_one_convolutions.ipynb").exists()
+
+
+def test_a_kit_inside_the_course_folder_or_around_it_is_refused(tmp_path):
+    course = tmp_path / "course"
+    for folder in (course / "kit", tmp_path):
+        with pytest.raises(kit.KitError, match="must lie apart"):
+            kit.make_kit(course, folder, ["04_one_by_one_convolutions"])
+    assert not course.exists()
 
 
 def test_without_an_address_no_notebook_has_a_colab_set_up(tmp_path):
@@ -186,6 +224,9 @@ def test_the_kit_runs_on_its_own_up_to_each_first_exercise(made, tmp_path):
     ):
         done = subprocess.run(command, capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stderr[-3000:]
+    # The kernel runs the kit's own Python: a kernelspec of that name in the environment itself.
+    spec = [venv / "bin" / "python", "-m", "ipykernel", "install", "--prefix", venv, "--name", "kit-venv"]
+    assert subprocess.run(spec, capture_output=True, text=True, timeout=120).returncode == 0
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env |= {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
     names = sorted(path.name for path in folder.glob("*.ipynb"))

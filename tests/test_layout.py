@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import course_tools
 from course_tools import answers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +51,17 @@ def test_every_module_of_the_student_library_imports_where_the_instructors_tools
 
 def test_the_student_library_holds_no_answer():
     assert answers.scan(STUDENT_LIBRARY) == []
+
+
+def test_the_grader_s_sandbox_gets_the_student_library_s_sources_alone(tmp_path):
+    """Not its folder: a module removed from the course leaves its bytecode behind in a clone (helpers/course/
+    __pycache__ held notebook 02's answers), and code read from bytecode runs as well as any."""
+    from course_tools.autograde import sandbox
+
+    stale = tmp_path / "helpers" / "course" / "__pycache__"
+    stale.mkdir(parents=True)
+    (stale / "residual_blocks.cpython-311.pyc").write_bytes(b"stale")
+    (tmp_path / "helpers" / "plots.py").write_text("")
+    assert course_tools.source_files(tmp_path / "helpers") == [tmp_path / "helpers" / "plots.py"]
+    bound = [path for path in sandbox.read_only_paths() if STUDENT_LIBRARY in (path, *path.parents)]
+    assert bound == course_tools.source_files(STUDENT_LIBRARY)

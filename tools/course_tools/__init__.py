@@ -18,3 +18,10 @@ students get from them. It imports the student library ``helpers``; ``helpers`` 
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: tools/course_tools/ lies two folders down
+
+
+def source_files(package: Path) -> list[Path]:
+    """A package's Python sources: what the grader's sandbox and a class kit get of the student library. No
+    bytecode, and nothing an older version left behind (a removed module's __pycache__, whose code could still be
+    read and run)."""
+    return sorted(path for path in package.rglob("*.py") if "__pycache__" not in path.parts)

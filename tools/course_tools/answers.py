@@ -12,6 +12,8 @@ and on the student library, and plants an answer to show that it finds one.
 """
 
 import ast
+import html
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +100,27 @@ def python_sources(path: Path) -> list[str]:
     return [grading.cell_python(cell.source) for cell in nb.cells if cell.cell_type == "code"]
 
 
+def readable_text(path: Path) -> str:
+    """A file's text as a reader sees it: a notebook's cells and text outputs decoded, JSON strings unescaped, HTML
+    entities and tags undone (highlighted code is split into spans)."""
+    raw = path.read_text(errors="replace")
+    parts = [raw]
+    if path.suffix == ".ipynb":
+        try:
+            nb = nbformat.reads(raw, as_version=4)
+        except (ValueError, AttributeError):
+            nb = None
+        for cell in nb.cells if nb else []:
+            parts.append(cell.source)
+            for output in cell.get("outputs", []):
+                parts += [str(output.get("text", "")), str(output.get("data", {}).get("text/plain", ""))]
+    elif path.suffix == ".json":
+        parts.append(raw.encode().decode("unicode_escape", errors="replace"))
+    elif path.suffix == ".html":
+        parts.append(html.unescape(re.sub(r"<[^>]+>", "", raw)))
+    return "\n".join(parts)
+
+
 def scan(folder: Path, notebooks_dir: Path = NOTEBOOKS) -> list[Found]:
     """Every solution and hidden-test line of the course found in ``folder`` (its ``.git`` left out), each with its
     path in ``folder``."""
@@ -114,7 +137,7 @@ def scan(folder: Path, notebooks_dir: Path = NOTEBOOKS) -> list[Found]:
                     if name:
                         found.append(Found(where, f"the solution of {name}, as function `{function.name}`"))
         if path.suffix in TEXT:
-            text = path.read_text(errors="replace")
+            text = readable_text(path)
             found += [Found(where, f"a line of a hidden test: {line!r}") for line in sorted(hidden) if line in text]
     return found
 

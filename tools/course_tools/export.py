@@ -8,7 +8,8 @@ an installed package (``pip install .``) trains without the notebooks, and nothi
 differs from what the notebook gives.
 
 Graded code is never exported: an answer in the package would be in every student's install and in the grader's
-sandbox. A marked cell that holds ``### BEGIN SOLUTION`` is refused (``grading.MarkError``).
+sandbox. A marked cell that holds a solution or hidden tests is refused (``grading.MarkError``), and so is any
+mark in a notebook with exercises, whose other code may call or repeat an answer.
 """
 
 import ast
@@ -43,12 +44,17 @@ def exported_cells(nb: nbformat.NotebookNode, notebook_name: str = "notebook") -
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or not cell.source.startswith(MARK):
             continue
-        if grading.BEGIN in cell.source:
+        if grading.BEGIN in cell.source or "BEGIN HIDDEN TESTS" in cell.source:
             raise grading.MarkError(
-                f"{notebook_name}, cell {index}: {MARK} on an exercise's solution; graded code is never exported "
-                "(it would be an answer in every student's install): take the mark off"
+                f"{notebook_name}, cell {index}: {MARK} on an exercise's solution or hidden tests; graded code is "
+                "never exported (it would be an answer in every student's install): take the mark off"
             )
         exported.append("\n".join(cell.source.splitlines()[1:]).strip("\n"))
+    if exported and grading.find_exercises(nb, notebook_name):
+        raise grading.MarkError(
+            f"{notebook_name}: {MARK} in a notebook with exercises; its code may call or repeat an answer (a network "
+            "built from the graded blocks), so such a notebook exports nothing: take the marks off"
+        )
     return exported
 
 

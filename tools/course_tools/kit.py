@@ -9,7 +9,7 @@ version of each assignment named there with nbgrader's ``generate_assignment``, 
 - each release notebook, at the top of the kit (``02_residual_blocks.ipynb``): no solution, no hidden test;
 - the tutorial of each notebook that has no exercise (06), which answers none;
 - the student library ``helpers`` and the shipped ``data/``;
-- ``requirements.txt``, this repository's, which lists only what a student needs;
+- ``requirements.txt``, this repository's (which lists only what a student needs), without its notes;
 - a README for students: set-up, Colab, where to work, what to hand in.
 
 The kit's address (``--url``, where the instructor publishes it as a git repository) is recorded once in the
@@ -31,12 +31,12 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools import ROOT, answers, colab, grading, nbgrader_course
+from course_tools import ROOT, answers, colab, grading, nbgrader_course, source_files
 from course_tools.exercises import NOTEBOOKS
 
 MARKER = ".course-kit"  # in a kit's top folder: written by this module, so it may replace the folder's contents
 KEPT = {".git", MARKER}
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")  # in the data
 README = """# {title}: class kit
 
 The notebooks of this course's graded assignments, with the course's library (`helpers/`) and data. Each
@@ -80,9 +80,7 @@ class KitError(RuntimeError):
 def release(course: Path, assignments: list[str], address: str | None) -> dict[str, Path]:
     """Make or update the course folder, then the release of each assignment; return each release notebook."""
     course.mkdir(parents=True, exist_ok=True)
-    if address:
-        (course / nbgrader_course.KIT_SETTINGS).write_text(json.dumps({"url": address}) + "\n")
-    _, kept = nbgrader_course.init_course(course)
+    _, kept = nbgrader_course.init_course(course, address=address)
     sources = {path.parent.name for path in (course / "source").glob("*/*.ipynb")}
     unknown = sorted(set(assignments) - sources)
     if unknown:
@@ -92,6 +90,8 @@ def release(course: Path, assignments: list[str], address: str | None) -> dict[s
             f"{', '.join(map(str, kept))} differ from what the repository gives now (another kit address?): "
             f"run python -m course_tools.nbgrader_course {course} --force, then make kit again"
         )
+    if address:  # recorded once the sources are stamped with it
+        (course / nbgrader_course.KIT_SETTINGS).write_text(json.dumps({"url": address}) + "\n")
     bin_dir = str(Path(sys.executable).parent)  # nbgrader of this environment
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
     notebooks = {}
@@ -116,6 +116,12 @@ def tutorials() -> dict[str, nbformat.NotebookNode]:
     return found
 
 
+def requirements() -> str:
+    """This repository's requirements.txt (what a student needs), without its notes for maintainers."""
+    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
+    return "# What the course's notebooks and library need: pip install -r requirements.txt\n" + "\n".join(lines) + "\n"
+
+
 def readme(release_notebooks: dict[str, Path], tutorial_names: list[str], address: str | None) -> str:
     rows = []
     for name in release_notebooks:
@@ -134,15 +140,17 @@ def assemble(folder: Path, release_notebooks: dict[str, Path], address: str | No
         shutil.copy(path, folder / f"{name}.ipynb")
     tutorial_names = []
     for name, nb in tutorials().items():
+        colab.unstamp(nb)  # the repository's badge and set-up go, whether or not the kit's replace them
         if address:
             colab.stamp(nb, name, address)
-        else:
-            colab.unstamp(nb)
         nbformat.write(nb, folder / name)
         tutorial_names.append(name)
-    shutil.copytree(ROOT / "helpers", folder / "helpers", ignore=IGNORED)
+    for path in source_files(ROOT / "helpers"):  # its sources alone: no bytecode, no stale folder
+        target = folder / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
     shutil.copytree(ROOT / "data", folder / "data", ignore=IGNORED)
-    shutil.copy(ROOT / "requirements.txt", folder / "requirements.txt")
+    (folder / "requirements.txt").write_text(requirements())
     (folder / "README.md").write_text(readme(release_notebooks, tutorial_names, address))
     (folder / ".gitignore").write_text(".venv/\n__pycache__/\n.ipynb_checkpoints/\n")
     (folder / MARKER).write_text("made by python -m course_tools.kit; make kit replaces everything here but .git\n")
@@ -150,8 +158,9 @@ def assemble(folder: Path, release_notebooks: dict[str, Path], address: str | No
 
 def replace_contents(kit: Path, built: Path) -> None:
     """Put ``built`` in the place of ``kit``'s contents (its .git kept); refuse a folder that is not a kit."""
-    if kit.exists() and any(kit.iterdir()) and not (kit / MARKER).exists():
-        raise KitError(f"{kit} holds files and is not a class kit (no {MARKER}): give an empty or new folder")
+    if kit.exists() and any(p.name not in KEPT for p in kit.iterdir()) and not (kit / MARKER).exists():
+        raise KitError(f"{kit} holds files and is not a class kit (no {MARKER}): give an empty or new folder, or a "
+                       "clone of an empty repository")
     kit.mkdir(parents=True, exist_ok=True)
     for path in kit.iterdir():
         if path.name in KEPT:
@@ -166,6 +175,9 @@ def replace_contents(kit: Path, built: Path) -> None:
 
 def make_kit(course: Path, kit: Path, assignments: list[str], address: str | None = None) -> Path:
     """Build the kit; KitError, with nothing written to ``kit``, when it cannot be made or holds an answer."""
+    for one, other in ((kit, course), (course, kit), (kit, ROOT), (ROOT, kit)):
+        if one.resolve() == other.resolve() or one.resolve() in other.resolve().parents:
+            raise KitError(f"the kit {kit} must lie apart from the course folder {course} and from {ROOT}")
     address = address or nbgrader_course.kit_address(course)
     if address and not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", address.removesuffix("/")):
         raise KitError(f"Colab opens notebooks from GitHub: give https://github.com/<owner>/<name>, not {address}")

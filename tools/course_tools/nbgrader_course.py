@@ -44,24 +44,27 @@ def kit_address(root: Path) -> str | None:
     return json.loads(path.read_text())["url"] if path.exists() else None
 
 
-def init_course(root: Path, notebooks_dir: Path = NOTEBOOKS, force: bool = False) -> tuple[list[Path], list[Path]]:
+def init_course(
+    root: Path, notebooks_dir: Path = NOTEBOOKS, force: bool = False, address: str | None = None
+) -> tuple[list[Path], list[Path]]:
     """Write ``nbgrader_config.py`` and ``source/<name>/<name>.ipynb`` for each notebook with exercises under ``root``.
+
+    address -- the class kit's, for the notebooks' Colab set-up; None: the one recorded in the folder, if any
 
     Returns (written, kept): files written, and existing files that differ and were kept (``force``
     overwrites them instead). Files that are already identical are in neither list.
     """
     root = root.resolve()
+    address = address or kit_address(root)
     wanted = {root / "nbgrader_config.py": CONFIG.format(root=str(root)).encode()}
     for path in sorted(notebooks_dir.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         if grading.find_exercises(nb, path.name):  # 06 is read, not graded
             # The release opens on Colab from the class kit (its notebooks lie at its top), never from this
             # repository, which holds the solutions; without a kit's address it has no Colab set-up.
-            address = kit_address(root)
+            colab.unstamp(nb)  # the repository's badge and set-up go, whether or not a kit's replace them
             if address:
                 colab.stamp(nb, path.name, address)
-            else:
-                colab.unstamp(nb)
             wanted[root / "source" / path.stem / path.name] = (nbformat.writes(nb) + "\n").encode()
     written, kept = [], []
     for target, content in wanted.items():
@@ -164,6 +167,9 @@ def main(argv=None) -> int:
         print(f"wrote {path}")
     for path in kept:
         print(f"kept {path}: it differs from the repository's version (--force overwrites it)")
+    if kept:  # a release made from a kept source could be an older one, e.g. one whose Colab cell clones the course
+        print("Nothing was released: make the kept files the repository's versions (--force), or move them away.")
+        return 1
     print(f"Next: make release COURSE={args.root} ASSIGNMENT=<notebook>, then make grade (docs/instructors.md).")
     return 0
 

@@ -59,7 +59,7 @@ def read_only_paths() -> list[Path]:
     paths = [Path(p) for p in ("/usr", "/etc", "/opt") if Path(p).is_dir()]
     # Each under the name the worker is started by and under the one it resolves to (a venv may be a link).
     paths += [path for prefix in (sys.base_prefix, sys.prefix) for path in (Path(prefix), Path(prefix).resolve())]
-    paths.append(package)
+    paths += course_tools.source_files(package)  # its sources alone: no stale bytecode of a removed module
     paths += [tools / "__init__.py", tools / "autograde" / "__init__.py"]
     paths += [tools / "autograde" / f"{name}.py" for name in ("worker", "wire")]
     data = package.parent / "data"
