@@ -12,7 +12,7 @@ import tempfile
 import warnings
 
 # The oldest Keras the course runs on: requirements.txt's floor (tests/test_versions.py keeps the two equal).
-MINIMUM_KERAS = "3.13"
+MINIMUM_KERAS = "3.13.2"
 
 # What TensorFlow's C++ runtime writes to stderr while it starts on a machine without a GPU. absl prints it
 # before it reads TF_CPP_MIN_LOG_LEVEL, so the variable alone cannot hide it (TF 2.21).
@@ -125,10 +125,10 @@ def check_keras_version(version: str) -> None:
         )
 
 
-def _release(version: str) -> tuple[int, int]:
-    """(3, 13) for '3.13', '3.13.0' or '3.13.0rc1'."""
-    major, minor = re.match(r"(\d+)\.(\d+)", version).groups()
-    return int(major), int(minor)
+def _release(version: str) -> tuple[int, ...]:
+    """(3, 13, 2) for '3.13.2' or '3.13.2rc1'; (3, 13, 0) for '3.13'."""
+    major, minor, patch = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version).groups()
+    return int(major), int(minor), int(patch or 0)
 
 
 def _accelerators(backend: str) -> str:

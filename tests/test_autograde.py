@@ -12,6 +12,9 @@ verdict. The sandbox and nbgrader are tested end to end in
 
 import contextlib
 import io
+import json
+import struct
+import zipfile
 from pathlib import Path
 
 import keras
@@ -100,15 +103,47 @@ def test_a_check_decides_the_same_in_the_grader_as_in_the_notebook(notebook, tmp
 
 
 def test_a_model_naming_other_code_is_refused():
+    deep: list = []
+    for _ in range(wire.DEPTH_LIMIT + 1):
+        deep = [deep]
     for config in (
         {"module": "os", "class_name": "system", "config": {}},
         {"module": "keras.layers", "class_name": "Lambda", "registered_name": "my>Lambda", "config": {}},
+        {"module": "keras.layers", "class_name": "Lambda", "config": {}},
+        {"module": "keras.layers", "class_name": "TFSMLayer", "config": {"filepath": "saved"}},  # runs a saved graph
         {"module": "keras.src.utils", "class_name": "function", "config": "eval"},
+        {"module": "keras.activations", "class_name": "function", "config": "deserialize"},
         {"layers": [{"module": "keras.layers", "class_name": "Dense"}] * (wire.LAYER_LIMIT + 1)},
+        {"layers": [{"module": "keras.src.layers.core.dense", "class_name": "Dense"}] * (wire.LAYER_LIMIT + 1)},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"units": 14000}},
+        {"module": "keras.layers", "class_name": "ZeroPadding2D", "config": {"padding": [[3, 3], [3, 10**6]]}},
+        {"config": deep},
     ):
         with pytest.raises(wire.WireError):
             wire.check_model_config(config)
     wire.check_model_config({"module": "keras.layers", "class_name": "Conv2D", "config": {"filters": 2}})
+
+
+def test_a_message_nested_too_deep_or_inflating_past_the_limit_is_refused():
+    body = b'{"value": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # json.loads: RecursionError
+    nested = json.dumps({"value": json.loads("[" * (wire.DEPTH_LIMIT + 2) + "]" * (wire.DEPTH_LIMIT + 2))}).encode()
+    blob = io.BytesIO()
+    with zipfile.ZipFile(blob, "w", zipfile.ZIP_DEFLATED) as npz, npz.open("a0.npy", "w", force_zip64=True) as f:
+        header = {"descr": "|u1", "fortran_order": False, "shape": (wire.ARRAYS_LIMIT + 1,)}
+        np.lib.format.write_array_header_1_0(f, header)
+        for _ in range(wire.ARRAYS_LIMIT // 2**20 + 1):
+            f.write(bytes(2**20))
+    assert len(blob.getvalue()) < 2**20 * 1.5  # a bomb: small on the wire
+    for header, arrays in ((body, b""), (nested, b""), (b'{"value": 1}', blob.getvalue())):
+        with pytest.raises(wire.WireError):
+            wire.receive(io.BytesIO(struct.pack(">QQ", len(header), len(arrays)) + header + arrays))
+
+
+def test_a_student_s_text_reaches_the_console_escaped():
+    from course_tools.autograde.grade import printable
+
+    assert printable("ada\x1b]0;FULL MARKS\x07\x1b[2J: 5/5\r\n") == "ada\\x1b]0;FULL MARKS\\x07\\x1b[2J: 5/5\\r\\n"
+    assert printable("Zoë Łukasz 李") == "Zoë Łukasz 李"
 
 
 def test_a_message_over_the_limit_or_not_json_is_refused():

@@ -15,7 +15,10 @@ Honest students, each graded right:
 - in 02, alice again (everything correct) and carol (the convolutional block left unsolved).
 
 Then one student per kind of attack in ``ATTACKS``, each with nothing answered: every one must score 0 and
-leave the others' grades, the submitted files and ``helpers/`` as they were, and no process behind.
+leave the others' grades, the submitted files and ``helpers/`` as they were, and no process behind. Some take over
+the worker's side of the wire and send the grader hostile data (a forbidden layer, a deep nest, an npz bomb, fields
+of the wrong type, a closed pipe, late answers, escape codes); one more hands in a notebook whose cell metadata is
+not nbgrader's. The run must still exit 0, and print nothing a student wrote raw.
 
 ``python -m course_tools.autograde`` (``make grade``) grades each assignment with two jobs; then nbgrader's own
 ``generate_feedback`` and ``export`` run on the result, as after ``nbgrader autograde``.
@@ -24,6 +27,7 @@ leave the others' grades, the submitted files and ``helpers/`` as they were, and
 import csv
 import hashlib
 import html
+import json
 import os
 import re
 import shutil
@@ -44,7 +48,7 @@ NB02, NB04, NB05 = "02_residual_blocks", "04_one_by_one_convolutions", "05_incep
 NOTEBOOKS = (NB02, NB04, NB05)
 # 04's cells take seconds: shorter limits than the course's make frank's endless call, and the attacker who
 # never stops, cost this test less.
-OPTIONS = {NB04: ["--timeout", "60", "--call-timeout", "20"]}
+OPTIONS = {NB04: ["--timeout", "60", "--call-timeout", "20", "--budget", "45"]}
 pytestmark = pytest.mark.skipif(sandbox.available() is not None, reason=str(sandbox.available()))
 
 # Typical mistakes, planted into the solution code of an exercise: (old, new) text edits.
@@ -110,6 +114,19 @@ TAKE_FROM_PACKAGES = (
     "            if callable(getattr(_module, _name, None)):\n"
     "                globals()[_name] = getattr(_module, _name)\n"
     "                print('took', _name, 'from', _info.name)\n"
+)
+# How an attacker takes over the worker's side of the wire: the student's code runs in the worker's own process, whose
+# module runs as __main__ (importing course_tools.autograde.worker would give a copy that nothing calls), so it takes
+# that module's globals from the stack, and the wire module they share.
+PATCH_WORKER = (
+    "import inspect, io, json, os, struct, sys, time, zipfile\n"
+    "import numpy as np\n"
+    "_g = next(f.frame.f_globals for f in inspect.stack() if 'KINDS' in f.frame.f_globals)\n"
+    "class _Worker:\n"
+    "    def __getattr__(self, name):\n        return _g[name]\n"
+    "    def __setattr__(self, name, value):\n        _g[name] = value\n"
+    "_w = _Worker()\n"
+    "_send = _w.wire.send\n"
 )
 NB02_EXERCISES = ("identity_block", "convolutional_block", "ResNet50")
 IMPORT_02 = "from helpers.course.residual_blocks import identity_block, convolutional_block, ResNet50\n"
@@ -204,8 +221,72 @@ ATTACKS = {
         "    except OSError as _err:\n        print(_err)\n"
     )),
     "forged_answers": ("first", (
-        "import course_tools.autograde.worker as _w\n"
+        f"{PATCH_WORKER}"
         "_w.answer = lambda namespace, request, arrays: ({{'value': 120422400}}, {{}})\n"
+    )),
+    # What the worker sends back is hostile data. Each of these patches the worker from the student's own code and
+    # sends the grader something it must refuse as the student's mistake, without harm to the rest of the class.
+    "forbidden_layer": ("first", (
+        f"{PATCH_WORKER}"
+        "_layer = {{'module': 'keras.layers', 'class_name': 'TFSMLayer', 'registered_name': None,\n"
+        "          'config': {{'filepath': '/tmp/saved', 'call_endpoint': 'serve'}}}}\n"
+        "_many = {{'layers': [{{'module': 'keras.src.layers.core.dense', 'class_name': 'Dense'}}] * 20000}}\n"
+        "_w.answer = lambda namespace, request, arrays: ({{'value': {{'model': json.dumps([_layer, _many])}}}}, {{}})\n"
+    )),
+    "deep_nest": ("first", (
+        f"{PATCH_WORKER}"
+        "def _deep(stream, header, arrays=None):\n"
+        "    if 'ran' in header:\n        return _send(stream, header, arrays)\n"
+        "    body = b'{{\"value\": ' + b'[' * 200000 + b']' * 200000 + b'}}'\n"
+        "    stream.write(struct.pack('>QQ', len(body), 0) + body)\n    stream.flush()\n"
+        "_w.wire.send = _deep\n"
+    )),
+    "npz_bomb": ("first", (  # 600 MB of zeros in about 600 kB: np.load would inflate them in the grader
+        f"{PATCH_WORKER}"
+        "def _bomb(stream, header, arrays=None):\n"
+        "    if 'ran' in header:\n        return _send(stream, header, arrays)\n"
+        "    blob = io.BytesIO()\n"
+        "    with zipfile.ZipFile(blob, 'w', zipfile.ZIP_DEFLATED) as npz,"
+        " npz.open('a0.npy', 'w', force_zip64=True) as f:\n"
+        "        header = {{'descr': '|u1', 'fortran_order': False, 'shape': (600 * 2**20,)}}\n"
+        "        np.lib.format.write_array_header_1_0(f, header)\n"
+        "        for _ in range(600):\n            f.write(bytes(2**20))\n"
+        "    body = json.dumps({{'value': {{'array': 'a0'}}}}).encode()\n"
+        "    stream.write(struct.pack('>QQ', len(body), len(blob.getvalue())) + body + blob.getvalue())\n"
+        "    stream.flush()\n"
+        "_w.wire.send = _bomb\n"
+    )),
+    "wrong_types": ("first", (
+        f"{PATCH_WORKER}"
+        "_w.answer = lambda namespace, request, arrays: ({{'value': {{'dict': 5}}, 'uncalled': 7}}, {{}})\n"
+    )),
+    "closed_pipe": ("first", (  # its answers closed, its process alive: the grader must not wait for its end
+        f"{PATCH_WORKER}"
+        "def _gone(stream, header, arrays=None):\n"
+        "    os.close(int(sys.argv[1]))\n"
+        "    while True:\n        time.sleep(1)\n"
+        "_w.wire.send = _gone\n"
+    )),
+    "slow_answers": ("first", (  # every call answered, but just before the call's own limit
+        f"{PATCH_WORKER}"
+        "_answer = _w.answer\n"
+        "def _slow(namespace, request, arrays):\n    time.sleep(16)\n    return _answer(namespace, request, arrays)\n"
+        "_w.answer = _slow\n"
+    )),
+    "escape_codes": ("first", (  # a title, a cleared screen and a forged line, if printed raw on the grader's console
+        f"{PATCH_WORKER}"
+        "_name = '\\x1b]0;FULL MARKS\\x07\\x1b[2J[9/9] everyone: 5/5'\n"
+        "_model = {{'module': 'keras.layers', 'class_name': 'Dense', 'config': {{'units': 2, 'name': _name}}}}\n"
+        "_header = {{'refused': _name, 'value': {{'model': json.dumps(_model)}}}}\n"
+        "_w.answer = lambda namespace, request, arrays: (_header, {{}})\n"
+    )),
+    "disk_filler": ("first", (
+        "_written = 0\n"
+        "try:\n"
+        "    for _i in range(40):\n"
+        "        with open(f'filler_{{_i}}', 'wb') as _f:\n            _f.write(bytes(60 * 2**20))\n"
+        "        _written += 60\n"
+        "except OSError as _err:\n    print('written', _written, 'MB, then', _err)\n"
     )),
     # It waits rather than spins: the grader stops it by the clock either way, and a spinning loop took one of
     # CI's two cores from the other tests for the whole time limit.
@@ -337,6 +418,11 @@ def hand_in_class(course: Path, port: int) -> None:
     fill = {"course": course, "root": ROOT, "nb": NB04, "port": port, "sleeper": SLEEPER}
     for attack, (where, code) in ATTACKS.items():
         hand_in(course, f"attack_{attack}", NB04, cells={where: code.format(**fill)}, answered=False)
+    malformed = hand_in(course, "attack_malformed_metadata", NB04, answered=True)  # all correct, but for its JSON
+    nb = json.loads(malformed.read_text())
+    for cell in nb["cells"]:
+        cell["metadata"]["nbgrader"] = "locked"  # a string where nbgrader keeps a dict
+    malformed.write_text(json.dumps(nb))
     hand_in(course, "alice", NB02)
     hand_in(course, "carol", NB02, unsolved=("convolutional_block",))
     take = TAKE_FROM_PACKAGES.replace("{names}", repr(NB02_EXERCISES))
@@ -396,7 +482,7 @@ def test_every_honest_student_is_graded_right_and_every_attack_scores_zero(grade
     }
     full = {name: dict(exercises) for name, exercises in points.items()}
     zero = {name: dict.fromkeys(exercises, 0) for name, exercises in points.items()}
-    students = ["alice", "fay", "sam", "bob", "carol", "dave", "erin", "frank", "gary"]
+    students = ["alice", "fay", "sam", "bob", "carol", "dave", "erin", "frank", "gary", "attack_malformed_metadata"]
     students += [f"attack_{attack}" for attack in ATTACKS]
     expected = {(student, name): zero[name] for student in students for name in NOTEBOOKS}  # not handed in
     expected |= {
@@ -422,11 +508,15 @@ def test_every_honest_student_is_graded_right_and_every_attack_scores_zero(grade
 def test_the_progress_line_counts_what_is_done_and_says_what_is_left(graded):
     _, runs, _ = graded
     lines = runs[NB04].stdout.splitlines()
-    total = len(ATTACKS) + 9
+    total = len(ATTACKS) + 10
     assert lines[0] == f"{NB04}: {total} to grade, 0 unchanged since graded, 2 at a time"
     assert [line.split("]")[0] for line in lines[1:]] == [f"[{i}/{total}" for i in range(1, total + 1)]
     assert all(" elapsed · ETA " in line for line in lines[1:])
     assert any(line.split("] ")[1].startswith("erin: 0/5 (not gradable") for line in lines[1:])
+    assert any("attack_malformed_metadata: 0/5 (not gradable: " in line for line in lines)
+    for result in runs.values():  # nothing a student wrote reaches the console raw, nor does a judge's output
+        shown = (result.stdout + result.stderr).replace("\n", "")
+        assert all(ch.isprintable() for ch in shown), [ch for ch in shown if not ch.isprintable()][:5]
 
 
 def test_grading_harms_nothing_and_leaves_no_process(graded, listener):
@@ -453,13 +543,22 @@ def test_feedback_shows_the_check_s_hints_and_nothing_it_must_not(graded):
     assert "BEGIN HIDDEN TESTS" not in secrets and "default_rng(7)" not in secrets
     assert "No such file or directory" in html.unescape(secrets)
     assert len(feedback("attack_flood")) < 2_000_000
+    # 16 s a call, under the call's 20 s: two calls, then a third cut at what is left of the submission's 45 s
+    assert re.search(r"did not answer within 1[0-4] s", html.unescape(feedback("attack_slow_answers")))
+    assert "No space left on device" in html.unescape(feedback("attack_disk_filler"))
+    refused = html.unescape(feedback("attack_forbidden_layer"))
+    assert "which is not one of the Keras layers the course uses" in refused  # TFSMLayer, or keras.src's Dense
+    assert "once inflated, over the limit" in html.unescape(feedback("attack_npz_bomb"))
+    assert "nested" in html.unescape(feedback("attack_deep_nest"))
+    assert "closed its answers and went on running" in html.unescape(feedback("attack_closed_pipe"))
+    assert "returned something the grader cannot read (AttributeError)" in html.unescape(feedback("attack_wrong_types"))
 
 
 def test_an_unchanged_submission_is_not_graded_again(graded, tmp_path):
     course, _, _ = graded
     again = run(course, "course_tools.autograde", ".", NB04, "--jobs", "2")
     assert again.returncode == 0, again.stderr[-3000:]
-    assert again.stdout.splitlines() == [f"{NB04}: 0 to grade, {len(ATTACKS) + 9} unchanged since graded, 2 at a time"]
+    assert again.stdout.splitlines() == [f"{NB04}: 0 to grade, {len(ATTACKS) + 10} unchanged since graded, 2 at a time"]
 
 
 def test_one_job_grades_as_two(graded, tmp_path, listener):

@@ -38,7 +38,7 @@ def test_start_prints_the_versions_line(capsys):
     assert f"Keras {keras.__version__} | backend {keras.backend.backend()} " in line
 
 
-@pytest.mark.parametrize("version", ["3.10.0", "3.12.1", "2.15.0"])
+@pytest.mark.parametrize("version", ["3.10.0", "3.12.1", "3.13.0", "3.13.1", "2.15.0"])
 def test_start_stops_on_an_old_keras_and_says_how_to_upgrade(version):
     expected = rf"needs Keras {MINIMUM_KERAS} or newer; this Python has Keras {version}"
     with pytest.raises(SystemExit, match=expected) as stop:
@@ -46,7 +46,7 @@ def test_start_stops_on_an_old_keras_and_says_how_to_upgrade(version):
     assert "%pip install -U keras" in str(stop.value) and "restart the kernel" in str(stop.value)
 
 
-@pytest.mark.parametrize("version", [MINIMUM_KERAS, f"{MINIMUM_KERAS}.0", f"{MINIMUM_KERAS}.0rc1", "3.15.1", "4.0.0"])
+@pytest.mark.parametrize("version", [MINIMUM_KERAS, f"{MINIMUM_KERAS}rc1", "3.13.3", "3.15.1", "4.0.0"])
 def test_start_accepts_the_keras_floor_and_newer(version):
     check_keras_version(version)
 

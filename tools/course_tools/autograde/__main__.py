@@ -8,9 +8,14 @@ then nbgrader's own ``generate_feedback`` and ``export`` in COURSE, as after ``n
 import argparse
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
+from packaging.version import Version
+
 from course_tools.autograde import grade, sandbox, submission
+
+SAFE_KERAS = "3.13.2"  # keras-team/keras#22035
 
 
 def jobs(text: str) -> int:
@@ -42,9 +47,21 @@ def main(argv=None) -> int:
         help="seconds for each call of a student's function by a check (default: %(default)s)",
     )
     parser.add_argument(
+        "--budget",
+        type=float,
+        default=submission.Settings.budget,
+        help="seconds for all the calls of all the checks of one submission (default: %(default)s)",
+    )
+    parser.add_argument(
         "--no-sandbox", action="store_true", help="run students' code without bubblewrap: only for code you trust"
     )
     args = parser.parse_args(argv)
+    keras = metadata.version("keras")
+    if Version(keras) < Version(SAFE_KERAS):  # the judge rebuilds students' models with Keras's safe mode
+        print(f"python -m course_tools.autograde: grading needs Keras {SAFE_KERAS} or newer, whose safe mode refuses "
+              f"TFSMLayer (a layer that runs a saved graph); this Python has {keras}: pip install -U keras",
+              file=sys.stderr)
+        return 2
     missing = None if args.no_sandbox else sandbox.available()
     if missing:
         print(
@@ -52,7 +69,9 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
-    settings = submission.Settings(timeout=args.timeout, call_timeout=args.call_timeout, sandboxed=not args.no_sandbox)
+    settings = submission.Settings(
+        timeout=args.timeout, call_timeout=args.call_timeout, budget=args.budget, sandboxed=not args.no_sandbox
+    )
     course = grade.Course(args.course.resolve(), args.assignment)
     try:
         grade.grade_class(course, args.jobs, settings, force=args.force)

@@ -15,11 +15,14 @@ import hashlib
 import html
 import json
 import multiprocessing
+import os
+import resource
 import shutil
 import tempfile
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +56,11 @@ def feedback_notebook(
             original = locked[grade_id]
             cell.source, cell.metadata = HIDDEN_TESTS.sub("", original.source), nbformat.from_dict(original.metadata)
             seen.add(grade_id)
-        elif cell.cell_type == "markdown":
-            cell.source = html.escape(str(cell.source))  # a student's markdown may hold HTML: shown as text
+        elif cell.cell_type in ("markdown", "raw"):  # a student's markdown or raw cell may hold HTML: shown as text
+            cell.source = html.escape(str(cell.source))
             cell.pop("attachments", None)
+            cell.metadata.pop("raw_mimetype", None)
+            cell.metadata.pop("format", None)
         if cell.cell_type == "code":
             cell.outputs = _outputs(result, grade_id, ran.get(index))
             cell.execution_count = None
@@ -144,11 +149,14 @@ def fingerprint(*paths: Path) -> str:
     return digest.hexdigest()
 
 
-def record(course: Course, student: str, submission: Path, result: Result, stamp: str) -> None:
-    """Write ``result`` into the gradebook and the autograded folder. Only the grader's process calls this."""
+def record(
+    course: Course, student: str, submission: Path, result: Result, stamp: str, readable: bool = True
+) -> None:
+    """Write ``result`` into the gradebook and the autograded folder. Only the grader's process calls this.
+    readable -- False: the feedback and the responses come from the release, not from the submitted notebook."""
     source, release = (nbformat.read(course.notebook(f), as_version=4) for f in ("source", "release"))
     try:
-        submitted = read_submission(submission)
+        submitted = read_submission(submission) if readable else None
     except ValueError:
         submitted = None
     folder = course.graded_folder(student)
@@ -207,31 +215,84 @@ def grade_class(course: Course, jobs: int, settings: Settings, force: bool = Fal
     todo = {s: p for s, p in course.submissions().items() if force or not already_graded(course, s, stamps[s])}
     kept = len(stamps) - len(todo)
     log(f"{course.assignment}: {len(todo)} to grade, {kept} unchanged since graded, {jobs} at a time")
-    results, failed, started = [], 0, time.monotonic()
+    results, started = [], time.monotonic()
     total_points = sum(ex.points for ex in grading.find_exercises(source))
+
+    def report(student: str, result: Result) -> None:
+        try:
+            record(course, student, todo[student], result, stamps[student])
+        except Exception as err:  # noqa: BLE001 -- a notebook that nbformat reads but that breaks our feedback
+            result = not_gradable(source, student, f"its notebook could not be recorded ({type(err).__name__})")
+            record(course, student, todo[student], result, stamps[student], readable=False)
+        results.append(result)
+        failed = sum(r.status != "graded" for r in results)
+        elapsed = time.monotonic() - started
+        eta = elapsed / len(results) * (len(todo) - len(results))
+        points = sum(score or 0 for score in result.scores.values())
+        log(
+            printable(f"[{len(results)}/{len(todo)}] {student}: {points:g}/{total_points}")
+            + ("" if result.status == "graded" else printable(f" ({result.status})"))
+            + f" · {failed} not gradable · {_clock(elapsed)} elapsed · ETA {_clock(eta)}"
+        )
+
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        died = []
+        for student, result in judge_all(todo, jobs, source, settings, Path(scratch)):
+            if result is None:
+                died.append(student)
+            else:
+                report(student, result)
+        # A judging process died (out of memory, or killed): the pool lost every submission it held. Each of them is
+        # judged again, alone, so that only the one that kills its judge again pays for it.
+        for student in died:
+            for _, result in judge_all({student: todo[student]}, 1, source, settings, Path(scratch) / "again"):
+                report(student, result or not_gradable(source, student, "its judging process died twice"))
+    return results
+
+
+def judge_all(submissions: dict, jobs: int, source, settings: Settings, scratch: Path):
+    """Yield (student, Result) as each submission is judged, ``jobs`` at a time; the Result is None for every
+    submission not finished when a judging process died (the pool is then broken)."""
     # Each submission is judged in a process of its own pool (started afresh, not forked from this one), so that
     # what one check prints or leaves in Keras's state stays with it; only this process writes the gradebook.
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
-    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch, pool:
+    scratch.mkdir(parents=True, exist_ok=True)
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_judging_process,
+                               initargs=(settings.limits.memory, str(scratch / "judges.log")))
+    with pool:
         futures = {
-            pool.submit(_judged, student, path, source, settings, Path(scratch) / student / "work"): student
-            for student, path in todo.items()
+            pool.submit(_judged, student, path, source, settings, scratch / student / "work"): student
+            for student, path in submissions.items()
         }
-        for done, future in enumerate(as_completed(futures), start=1):
+        for future in as_completed(futures):
             student = futures[future]
-            result = future.result()
-            record(course, student, todo[student], result, stamps[student])
-            results.append(result)
-            failed += result.status != "graded"
-            elapsed = time.monotonic() - started
-            eta = elapsed / done * (len(todo) - done)
-            points = sum(score or 0 for score in result.scores.values())
-            log(
-                f"[{done}/{len(todo)}] {student}: {points:g}/{total_points}"
-                + ("" if result.status == "graded" else f" ({result.status})")
-                + f" · {failed} not gradable · {_clock(elapsed)} elapsed · ETA {_clock(eta)}"
-            )
-    return results
+            try:
+                yield student, future.result()
+            except BrokenProcessPool:
+                yield student, None
+            except Exception as err:  # noqa: BLE001 -- one submission's failure is that submission's status
+                yield student, not_gradable(source, student, f"its judging failed ({type(err).__name__})")
+
+
+def not_gradable(source, student: str, why: str) -> Result:
+    """A result of 0 for every exercise, and why, for a submission that could not be judged."""
+    zero = {f"check_{ex.name}": 0 for ex in grading.find_exercises(source)}
+    return Result(student, scores=zero, status=f"not gradable: {why}")
+
+
+def printable(text: str) -> str:
+    """``text`` as the console may show it: a student's text (a name, a message) with its escape and other control
+    characters written as escapes, so that none can move the cursor, set a title or forge a line."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def _judging_process(memory: int, log: str) -> None:
+    """A judging process's own limits: its address space (a returned model that would take more fails there, and
+    at worst kills this process alone), and its output to a log, never to the instructor's console (a Keras
+    warning prints a student's layer names as they are)."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    with open(log, "ab") as handle:
+        for stream in (1, 2):
+            os.dup2(handle.fileno(), stream)
 
 
 def _judged(*args) -> Result:

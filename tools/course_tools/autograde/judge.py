@@ -35,7 +35,7 @@ def grade_submission(
         result.scores, result.status = zero, f"not gradable: {err}"
         return result
     cells = cells_to_run(submitted, source)
-    worker = remote.Worker(scratch, settings.limits, settings.sandboxed)
+    worker = remote.Worker(scratch, settings.limits, settings.sandboxed, settings.budget)
     stopped = _start(worker, cells, settings, result)
     try:
         restarts = settings.restarts

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
@@ -34,9 +35,10 @@ class Worker:
         sandboxed: False runs it as a plain child process (the instructor's ``--no-sandbox``).
     """
 
-    def __init__(self, scratch: Path, limits: sandbox.Limits, sandboxed: bool = True):
+    def __init__(self, scratch: Path, limits: sandbox.Limits, sandboxed: bool = True, budget: float = float("inf")):
         self.scratch, self.limits, self.sandboxed = scratch, limits, sandboxed
         self.process = None
+        self.budget, self.deadline = budget, None  # for all the checks' calls together, from the first one
 
     def start(self, cells: list[dict], timeout: float, output_limit: int) -> list[dict]:
         """Start the worker and run ``cells`` there; what each printed and whether it raised."""
@@ -79,7 +81,12 @@ class Worker:
         return ran
 
     def ask(self, request: dict, arrays: dict, timeout: float) -> tuple[dict, dict]:
-        return self._exchange(request, arrays, timeout, with_arrays=True)
+        self.deadline = self.deadline or time.monotonic() + self.budget
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.stop()
+            raise WorkerGone(f"it used up the {self.budget:.0f} s that all of a submission's calls may take")
+        return self._exchange(request, arrays, min(timeout, left), with_arrays=True)
 
     def _exchange(self, header: dict, arrays: dict, timeout: float, with_arrays: bool = False):
         if self.process is None or self.process.poll() is not None:
@@ -103,7 +110,10 @@ class Worker:
             self.stop()
             raise WorkerGone(f"it broke the protocol: {reply[0]}")
         if isinstance(reply[0], Exception):
-            code = self.process.wait(timeout=10) if self.process.poll() is None else self.process.returncode
+            try:
+                code = self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # it closed its answers and goes on running
+                code = "none: it closed its answers and went on running"
             self.stop()
             raise WorkerGone(f"its process stopped (exit status {code})")
         return reply[0] if with_arrays else reply[0][0]
@@ -169,7 +179,11 @@ class StudentFunction(core.RemoteFunction):
             raise core.CheckFailed(
                 what, f"returned something the grader cannot read: {err}.", wire.READABLE_HINT
             ) from None
-        for key in header.get("uncalled", []):  # the check's initializer probe, given to Keras uncalled
+        except Exception as err:  # noqa: BLE001 -- a malformed answer (a field of the wrong type): the worker's
+            raise core.CheckFailed(what, f"returned something the grader cannot read ({type(err).__name__}).",
+                                   wire.READABLE_HINT) from None
+        uncalled = header.get("uncalled", [])
+        for key in uncalled if isinstance(uncalled, list) else []:  # the check's initializer, given uncalled
             probe = kwargs.get(key) if isinstance(key, str) else args[key] if isinstance(key, int) else None
             if hasattr(probe, "uncalled"):
                 probe.uncalled = True

@@ -1,13 +1,13 @@
 """The sandbox a submission's worker runs in: bubblewrap (``bwrap``) and resource limits.
 
 Inside, the worker sees the system's programs and libraries, the Python environment, the student library
-``helpers`` and the worker's own two modules (``worker``, ``wire``) read-only, the course's shipped ``data/``, and an
-empty scratch folder of its own; nothing else of the machine: no course folder, gradebook, submissions, solution
-notebooks, or the rest of ``course_tools`` (installed editable, as ``make instructor`` does, it lives in the clone,
-not in the environment). It has no network and its own process, IPC and
-host-name namespaces, so that every process it starts dies with it. Run as root, it also drops to the user
-``nobody`` with no capabilities, so that its process limit holds (root is exempt from that limit); run as
-another user, it has no process limit, which would count that user's own processes too.
+``helpers`` (its sources) and the worker's own two modules (``worker``, ``wire``) read-only, the course's shipped
+``data/``, and an empty scratch folder of its own (a tmpfs, like its /tmp: ``Limits.disk`` each); nothing else of
+the machine: no course folder, gradebook, submissions, solution notebooks, or the rest of ``course_tools``
+(installed editable, as ``make instructor`` does, it lives in the clone, not in the environment). It has no network
+and its own process, IPC and host-name namespaces, so that every process it starts dies with it. Run as root, it
+also drops to the user ``nobody`` with no capabilities, so that its process limit holds (root is exempt from that
+limit); run as another user, it has no process limit, which would count that user's own processes too.
 """
 
 import functools
@@ -31,6 +31,7 @@ class Limits:
     processes: int = 256  # processes and threads: TensorFlow starts some per core
     file_size: int = 64 * 2**20  # bytes in any one file it writes, its captured output included
     open_files: int = 1024
+    disk: int = 512 * 2**20  # bytes in each of its writable folders (its scratch folder, /tmp, /dev/shm): memory
 
 
 @functools.cache
@@ -82,8 +83,8 @@ def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str])
         "--clearenv",
     ]
     # The private /tmp first: the course's own paths may lie under /tmp (a clone there), and are bound into it.
-    bwrap += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs", "/tmp"]
-    bwrap += ["--perms", "01777", "--tmpfs", "/dev/shm"]
+    size = ["--perms", "01777", "--size", str(limits.disk), "--tmpfs"]  # each writable folder: its own, and bounded
+    bwrap += ["--proc", "/proc", "--dev", "/dev", *size, "/tmp", *size, "/dev/shm"]
     for name in ("/lib", "/lib64", "/bin", "/sbin"):  # merged-/usr systems link these into /usr
         path = Path(name)
         if path.is_symlink():
@@ -92,7 +93,9 @@ def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str])
             bwrap += ["--ro-bind", name, name]
     for path in read_only_paths():
         bwrap += _parents(path) + ["--ro-bind", str(path), str(path)]
-    bwrap += _parents(scratch) + ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    # Its scratch folder is a tmpfs of its own at the host folder's path: nothing it writes reaches the host's disk,
+    # or any process of the grader (a judge once loaded a model that a worker had saved there).
+    bwrap += _parents(scratch) + [*size, str(scratch), "--chdir", str(scratch)]
     for key, value in env.items():
         bwrap += ["--setenv", key, value]
     prlimit = ["prlimit", f"--as={limits.memory}", f"--fsize={limits.file_size}", f"--nofile={limits.open_files}"]

@@ -19,6 +19,7 @@ OUTPUT_LIMIT = 10_000  # characters of each output kept for the feedback
 class Settings:
     timeout: float = 900  # seconds for all of a submission's cells
     call_timeout: float = 120  # seconds for each call a check makes
+    budget: float = 600  # seconds for all the calls of all the checks of one submission (an honest one: under 60)
     restarts: int = 1  # workers started again after one stopped, for the exercises still to grade
     sandboxed: bool = True
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)

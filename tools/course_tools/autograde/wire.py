@@ -20,6 +20,7 @@ import io
 import json
 import re
 import struct
+import zipfile
 
 import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
 
@@ -29,9 +30,41 @@ import numpy as np
 HEADER_LIMIT = 16 * 2**20
 ARRAYS_LIMIT = 512 * 2**20  # ResNet-50's weights at 64x64 are about 100 MB
 LAYER_LIMIT = 2000  # ResNet-50 has 177 layers; a model far larger is a loop gone wrong, not worth building
-KERAS_MODULES = re.compile(r"keras(\.\w+)*")  # Keras's own layers, operations, activations, initializers
-FUNCTION_MODULES = re.compile(r"keras(\.src)?\.activations(\.\w+)*")  # functions only as activations
-
+DEPTH_LIMIT = 64  # nesting of a header or a model's config: a functional model's is about 10 deep
+# The most any layer of the course has (VGG-16's 4,096 units, 7x7 kernels): a value past them builds weights no
+# exercise needs (Dense(14000) after a large Flatten grew the judge to 21 GB).
+CONFIG_LIMITS = {"units": 4096, "filters": 4096, "kernel_size": 11, "pool_size": 8, "strides": 8, "padding": 16}
+# What a returned model may be built from: the layers, operations, initializers and activations that the course's
+# exercises and their correct alternatives use (tests/test_autograde.py grades each of them through the wire), and
+# nothing else, whatever Keras adds or keeps in its modules. (module, class name); None: the module is not written.
+LAYERS = {
+    "Activation", "Add", "Average", "AveragePooling2D", "BatchNormalization", "Concatenate", "Conv2D", "Cropping2D",
+    "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Identity", "InputLayer",
+    "LeakyReLU", "MaxPooling2D", "Maximum", "Multiply", "ReLU", "Reshape", "Softmax", "Subtract", "ZeroPadding2D",
+}
+INITIALIZERS = {
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform", "Ones",
+    "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Zeros",
+}
+OPERATIONS = {  # keras.ops on symbolic tensors, e.g. `X + X_shortcut` or ops.pad in a zero-padding shortcut
+    "keras.src.ops.numpy": {
+        "Add", "Concatenate", "GetItem", "Maximum", "Mean", "Multiply", "Pad", "Reshape", "Subtract", "Transpose",
+        "ZerosLike", "Zeros", "ExpandDims", "Squeeze", "Einsum", "Matmul", "Sum",
+    },
+    "keras.src.ops.nn": {"Relu", "Softmax", "Sigmoid"},
+}
+ALLOWED = (
+    {("keras.layers", name) for name in LAYERS}
+    | {("keras.initializers", name) for name in INITIALIZERS}
+    | {(module, name) for module, names in OPERATIONS.items() for name in names}
+    | {("keras.src.activations.activations", "ReLU"), ("keras", "DTypePolicy")}
+    | {(module, model) for module in ("keras", "keras.src.models.functional", "keras.src.models.sequential")
+       for model in ("Functional", "Sequential")}
+    | {(None, name) for name in ("__keras_tensor__", "__slice__", "__ellipsis__", "__tuple__")}
+)
+ACTIVATIONS = {"elu", "gelu", "leaky_relu", "linear", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "swish",
+               "tanh"}
+ACTIVATION_MODULES = {"keras.activations", "keras.src.activations.activations"}
 
 READABLE_HINT = "build it from Keras's own layers and keras.ops, as the course does."
 
@@ -59,18 +92,36 @@ def receive(stream) -> tuple[dict, dict]:
         raise WireError(f"a message of {header_size + blob_size:,} bytes, over the limit")
     try:
         header = json.loads(_read(stream, header_size))
-    except ValueError as err:
-        raise WireError(f"a header that is not JSON: {err}") from None
+    except (ValueError, RecursionError) as err:  # RecursionError: a document nested thousands deep
+        raise WireError(f"a header that is not JSON: {str(err)[:200]}") from None
     if not isinstance(header, dict):
         raise WireError("a header that is not a JSON object")
+    _check_depth(header)
     arrays = {}
     if blob_size:
         try:
             with np.load(io.BytesIO(_read(stream, blob_size)), allow_pickle=False) as npz:
+                # np.load inflates compressed members: 1.5 MB of npz became gigabytes. Their sizes come first.
+                inflated = sum(info.file_size for info in npz.zip.infolist())
+                if inflated > ARRAYS_LIMIT:
+                    raise WireError(f"arrays of {inflated:,} bytes once inflated, over the limit")
                 arrays = {key: npz[key] for key in npz.files}
-        except (ValueError, OSError) as err:
-            raise WireError(f"arrays that are not a plain npz file: {err}") from None
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+            raise WireError(f"arrays that are not a plain npz file: {str(err)[:200]}") from None
     return header, arrays
+
+
+def _check_depth(value) -> None:
+    """WireError for a value nested deeper than DEPTH_LIMIT (decoding it would recurse that deep)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > DEPTH_LIMIT:
+            raise WireError(f"a message nested more than {DEPTH_LIMIT} deep")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
 
 
 def _read(stream, size: int) -> bytes:
@@ -186,23 +237,49 @@ def Returned(name: str) -> type:
 
 
 def check_model_config(config) -> None:
-    """WireError unless every object the config names is one of Keras's own layers, operations, initializers."""
-    stack, layers = [config], 0
+    """WireError unless the config builds a model from ``ALLOWED`` objects alone, within the limits: as deep as
+    ``DEPTH_LIMIT``, with at most ``LAYER_LIMIT`` layers and no layer larger than ``CONFIG_LIMITS`` allow."""
+    stack, layers = [(config, 0)], 0
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if depth > DEPTH_LIMIT:
+            raise WireError(f"a model config nested more than {DEPTH_LIMIT} deep")
         if isinstance(item, list):
-            stack.extend(item)
+            stack.extend((value, depth + 1) for value in item)
         elif isinstance(item, dict):
             if "class_name" in item:
-                module, name = item.get("module"), item.get("class_name")
-                own = module is None or (isinstance(module, str) and KERAS_MODULES.fullmatch(module))
-                function = name == "function" and not FUNCTION_MODULES.fullmatch(str(module))
-                if not own or function or name == "__lambda__" or item.get("registered_name") not in (None, name):
-                    raise WireError(f"the model names {module}.{name}, which is not one of Keras's own layers")
-                layers += module == "keras.layers"
-            stack.extend(item.values())
+                _check_object(item)
+                layers += item.get("class_name") in LAYERS
+                _check_sizes(item.get("config"))
+            stack.extend((value, depth + 1) for value in item.values())
     if layers > LAYER_LIMIT:
         raise WireError(f"a model of {layers:,} layers, more than the {LAYER_LIMIT:,} a check builds")
+
+
+def _check_object(item: dict) -> None:
+    module, name, registered = item.get("module"), item.get("class_name"), item.get("registered_name")
+    if name == "function":  # an activation given by name, e.g. activation="relu"
+        if module in ACTIVATION_MODULES and item.get("config") in ACTIVATIONS and registered in (None, item["config"]):
+            return
+        raise WireError(f"the model names the function {module}.{item.get('config')}, which is not an activation "
+                        "the course uses")
+    if (module, name) not in ALLOWED or registered not in (None, name):
+        raise WireError(f"the model names {module}.{name}, which is not one of the Keras layers the course uses")
+
+
+def _check_sizes(config) -> None:
+    if not isinstance(config, dict):
+        return
+    for key, limit in CONFIG_LIMITS.items():
+        values, numbers = [config.get(key)], []
+        while values:  # kernel_size=[7, 7], padding=[[3, 3], [3, 3]]
+            value = values.pop()
+            if isinstance(value, list):
+                values.extend(value)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                numbers.append(value)
+        if any(abs(number) > limit for number in numbers):
+            raise WireError(f"a layer with {key}={config[key]}, more than the course's largest ({limit})")
 
 
 def load_model(value: dict, arrays: dict) -> keras.Model:
