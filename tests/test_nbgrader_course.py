@@ -549,7 +549,7 @@ def test_feedback_shows_the_check_s_hints_and_nothing_it_must_not(graded):
     refused = html.unescape(feedback("attack_forbidden_layer"))
     assert "which is not one of the Keras layers the course uses" in refused  # TFSMLayer, or keras.src's Dense
     assert "once inflated, over the limit" in html.unescape(feedback("attack_npz_bomb"))
-    assert "nested" in html.unescape(feedback("attack_deep_nest"))
+    assert "a header that is not JSON" in html.unescape(feedback("attack_deep_nest"))  # nested past recursion
     assert "closed its answers and went on running" in html.unescape(feedback("attack_closed_pipe"))
     assert "returned something the grader cannot read (AttributeError)" in html.unescape(feedback("attack_wrong_types"))
 
