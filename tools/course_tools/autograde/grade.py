@@ -13,6 +13,7 @@ A submission graded before and unchanged since is not run again (``force`` regra
 
 import hashlib
 import html
+import itertools
 import json
 import multiprocessing
 import os
@@ -223,7 +224,10 @@ def grade_class(course: Course, jobs: int, settings: Settings, force: bool = Fal
             record(course, student, todo[student], result, stamps[student])
         except Exception as err:  # noqa: BLE001 -- a notebook that nbformat reads but that breaks our feedback
             result = not_gradable(source, student, f"its notebook could not be recorded ({type(err).__name__})")
-            record(course, student, todo[student], result, stamps[student], readable=False)
+            try:  # with a stamp that no submission has: the next run grades it again (a locked database, say)
+                record(course, student, todo[student], result, "not recorded", readable=False)
+            except Exception as again:  # noqa: BLE001 -- said, and the class goes on
+                log(printable(f"{student}: not recorded ({type(again).__name__}: {again}); run again to grade it"))
         results.append(result)
         failed = sum(r.status != "graded" for r in results)
         elapsed = time.monotonic() - started
@@ -235,29 +239,40 @@ def grade_class(course: Course, jobs: int, settings: Settings, force: bool = Fal
             + f" · {failed} not gradable · {_clock(elapsed)} elapsed · ETA {_clock(eta)}"
         )
 
+    # What the judging processes print (a Keras warning, say) goes to a log beside the gradebook, not to the console.
+    judges_log = course.root / f"judges-{course.assignment}.log"
+    rounds = itertools.count()
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
-        died = []
-        for student, result in judge_all(todo, jobs, source, settings, Path(scratch)):
-            if result is None:
-                died.append(student)
-            else:
-                report(student, result)
-        # A judging process died (out of memory, or killed): the pool lost every submission it held. Each of them is
-        # judged again, alone, so that only the one that kills its judge again pays for it.
-        for student in died:
-            for _, result in judge_all({student: todo[student]}, 1, source, settings, Path(scratch) / "again"):
-                report(student, result or not_gradable(source, student, "its judging process died twice"))
+
+        def judged(submissions: dict, at_a_time: int) -> dict:
+            """Judge and record ``submissions``; return those lost to a judging process that died."""
+            folder = Path(scratch) / f"round-{next(rounds)}"
+            lost = {}
+            for student, result in judge_all(submissions, at_a_time, source, settings, folder, judges_log):
+                if result is None:
+                    lost[student] = todo[student]
+                else:
+                    report(student, result)
+            return lost
+
+        # A judging process that dies (out of memory, or killed) breaks the pool, and every submission not finished
+        # is lost with it: those are judged again, ``jobs`` at a time, then those lost a second time each alone in
+        # a pool of its own, so that only one that kills its judge every time pays for it.
+        lost = judged(todo, jobs) if todo else {}
+        lost = judged(lost, jobs) if lost else {}
+        for student, path in lost.items():
+            if judged({student: path}, 1):
+                report(student, not_gradable(source, student, "its judging process died each time it was judged"))
     return results
 
 
-def judge_all(submissions: dict, jobs: int, source, settings: Settings, scratch: Path):
+def judge_all(submissions: dict, jobs: int, source, settings: Settings, scratch: Path, log: Path):
     """Yield (student, Result) as each submission is judged, ``jobs`` at a time; the Result is None for every
     submission not finished when a judging process died (the pool is then broken)."""
     # Each submission is judged in a process of its own pool (started afresh, not forked from this one), so that
     # what one check prints or leaves in Keras's state stays with it; only this process writes the gradebook.
-    scratch.mkdir(parents=True, exist_ok=True)
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_judging_process,
-                               initargs=(settings.limits.memory, str(scratch / "judges.log")))
+                               initargs=(settings.limits.memory, str(log)))
     with pool:
         futures = {
             pool.submit(_judged, student, path, source, settings, scratch / student / "work"): student
@@ -289,6 +304,7 @@ def _judging_process(memory: int, log: str) -> None:
     """A judging process's own limits: its address space (a returned model that would take more fails there, and
     at worst kills this process alone), and its output to a log, never to the instructor's console (a Keras
     warning prints a student's layer names as they are)."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""  # checks run on the CPU: a GPU's start-up reserves more than the limit
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     with open(log, "ab") as handle:
         for stream in (1, 2):

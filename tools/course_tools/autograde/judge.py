@@ -43,7 +43,7 @@ def grade_submission(
             grade_id = f"check_{ex.name}"
             # A worker that stopped while answering a check starts again for the next ones, unless its cells were
             # what stopped it: they would only stop it again.
-            if not worker.alive and stopped is None and restarts > 0:
+            if not worker.alive and stopped is None and restarts > 0 and not worker.out_of_budget:
                 restarts -= 1
                 stopped = _start(worker, cells, settings, result, again=True)
             if not worker.alive:

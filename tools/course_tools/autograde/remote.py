@@ -38,7 +38,7 @@ class Worker:
     def __init__(self, scratch: Path, limits: sandbox.Limits, sandboxed: bool = True, budget: float = float("inf")):
         self.scratch, self.limits, self.sandboxed = scratch, limits, sandboxed
         self.process = None
-        self.budget, self.deadline = budget, None  # for all the checks' calls together, from the first one
+        self.budget, self.spent = budget, 0.0  # seconds for the answers to all the checks' calls together
 
     def start(self, cells: list[dict], timeout: float, output_limit: int) -> list[dict]:
         """Start the worker and run ``cells`` there; what each printed and whether it raised."""
@@ -81,12 +81,20 @@ class Worker:
         return ran
 
     def ask(self, request: dict, arrays: dict, timeout: float) -> tuple[dict, dict]:
-        self.deadline = self.deadline or time.monotonic() + self.budget
-        left = self.deadline - time.monotonic()
+        """The worker's answer to one call, within ``timeout`` and what is left of the submission's budget."""
+        left = self.budget - self.spent
         if left <= 0:
             self.stop()
             raise WorkerGone(f"it used up the {self.budget:.0f} s that all of a submission's calls may take")
-        return self._exchange(request, arrays, min(timeout, left), with_arrays=True)
+        began = time.monotonic()
+        try:
+            return self._exchange(request, arrays, min(timeout, left), with_arrays=True)
+        finally:
+            self.spent += time.monotonic() - began
+
+    @property
+    def out_of_budget(self) -> bool:
+        return self.spent >= self.budget
 
     def _exchange(self, header: dict, arrays: dict, timeout: float, with_arrays: bool = False):
         if self.process is None or self.process.poll() is not None:

@@ -41,7 +41,8 @@ def available() -> str | None:
         return f"grading in a sandbox needs Linux and bubblewrap; this is {sys.platform}."
     if shutil.which("bwrap") is None:
         return f"grading runs each submission in a sandbox, and bwrap is not installed: {INSTALL_HINT}."
-    probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--die-with-parent", "true"]
+    probe = ["bwrap", "--ro-bind", "/", "/", "--size", str(2**20), "--tmpfs", "/tmp", "--unshare-pid", "--unshare-net",
+             "--die-with-parent", "true"]  # --size: bubblewrap 0.7 or newer
     if os.geteuid() != 0:
         probe.insert(1, "--unshare-user")
     failed = subprocess.run(probe, capture_output=True, text=True).returncode

@@ -48,10 +48,12 @@ INITIALIZERS = {
 }
 OPERATIONS = {  # keras.ops on symbolic tensors, e.g. `X + X_shortcut` or ops.pad in a zero-padding shortcut
     "keras.src.ops.numpy": {
-        "Add", "Concatenate", "GetItem", "Maximum", "Mean", "Multiply", "Pad", "Reshape", "Subtract", "Transpose",
-        "ZerosLike", "Zeros", "ExpandDims", "Squeeze", "Einsum", "Matmul", "Sum",
+        "Abs", "Add", "Average", "Concatenate", "Divide", "Einsum", "Exp", "ExpandDims", "GetItem", "Log", "Matmul",
+        "Maximum", "Mean", "Minimum", "Multiply", "Negative", "Pad", "Power", "Reshape", "Sqrt", "Square", "Squeeze",
+        "Stack", "Subtract", "Sum", "Tanh", "Transpose", "TrueDivide", "Zeros", "ZerosLike",
     },
-    "keras.src.ops.nn": {"Relu", "Softmax", "Sigmoid"},
+    "keras.src.ops.nn": {"Elu", "Gelu", "LeakyRelu", "Relu", "Relu6", "Selu", "Sigmoid", "Silu", "Softmax"},
+    "keras.src.ops.core": {"Cast"},
 }
 ALLOWED = (
     {("keras.layers", name) for name in LAYERS}
