@@ -224,9 +224,9 @@ def grade_class(course: Course, jobs: int, settings: Settings, force: bool = Fal
             record(course, student, todo[student], result, stamps[student])
         except Exception as err:  # noqa: BLE001 -- a notebook that nbformat reads but that breaks our feedback
             result = not_gradable(source, student, f"its notebook could not be recorded ({type(err).__name__})")
-            try:  # with a stamp that no submission has: the next run grades it again (a locked database, say)
-                record(course, student, todo[student], result, "not recorded", readable=False)
-            except Exception as again:  # noqa: BLE001 -- said, and the class goes on
+            try:  # from the release instead: recorded as not gradable, until the submission changes
+                record(course, student, todo[student], result, stamps[student], readable=False)
+            except Exception as again:  # noqa: BLE001 -- (a locked database, say) no marker: the next run grades it
                 log(printable(f"{student}: not recorded ({type(again).__name__}: {again}); run again to grade it"))
         results.append(result)
         failed = sum(r.status != "graded" for r in results)
