@@ -67,7 +67,7 @@ SCOPES = {
     "test_kit": "once",
     "test_layout": "once",
     "test_lab": "once",
-    "test_nbgrader_course": "once",
+    "test_nbgrader_course": "versions",
     "test_plots": "once",
     "test_progress": "backend",
     "test_prose": "once",

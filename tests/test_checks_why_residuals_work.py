@@ -14,6 +14,12 @@ SLICE = "X = X[:, ::s, ::s, :]"
 PAD = "return ops.pad(X, [[0, 0], [0, 0], [0, 0], [0, filters - X.shape[-1]]])"
 ADD_THEN_RELU = "return layers.ReLU()(layers.Add()([branch, X_shortcut]))"
 FIRST_RELU = "branch = layers.ReLU()(branch)"
+BRANCH = (
+    'branch = layers.Conv2D(filters, 3, strides=s, padding="same")(X)\n'
+    "    branch = layers.BatchNormalization(axis=3)(branch)\n    branch = layers.ReLU()(branch)\n"
+    '    branch = layers.Conv2D(filters, 3, padding="same")(branch)\n'
+    "    branch = layers.BatchNormalization(axis=3)(branch)\n"
+)
 
 ALTERNATIVES = [
     ("zero_padding_shortcut", "1x1 max pool to subsample", [(SLICE, "X = layers.MaxPooling2D(1, strides=s)(X)")]),
@@ -43,6 +49,15 @@ ALTERNATIVES = [
         [(ADD_THEN_RELU, "return ops.relu(layers.add([branch, X_shortcut]))"), ("axis=3", "axis=-1")],
     ),
     ("residual_basic_block", "ReLU as Activation", [(FIRST_RELU, 'branch = layers.Activation("relu")(branch)')]),
+    (  # the zeroed-branch probe once found no second convolution inside the nested model, and crashed
+        "residual_basic_block",
+        "branch as one nested keras.Sequential",
+        [
+            (BRANCH, 'branch = keras.Sequential([layers.Conv2D(filters, 3, strides=s, padding="same"), '
+                     'layers.BatchNormalization(axis=3), layers.ReLU(), layers.Conv2D(filters, 3, padding="same"), '
+                     "layers.BatchNormalization(axis=3)])(X)\n"),
+        ],
+    ),
 ]
 
 MISTAKES = [

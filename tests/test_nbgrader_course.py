@@ -14,7 +14,8 @@ Honest students, each graded right:
 - gary: the release notebook as it was handed out, unsolved;
 - in 02, alice again (everything correct) and carol (the convolutional block left unsolved).
 
-Then one student per kind of attack in ``ATTACKS``, each with nothing answered: every one must score 0 and
+Then one student per kind of attack in ``ATTACKS``, each with nothing answered (but ``ANSWERED``): every one must
+score 0 (or, answered, what its answers deserve) and
 leave the others' grades, the submitted files and ``helpers/`` as they were, and no process behind. Some take over
 the worker's side of the wire and send the grader hostile data (a forbidden layer, a deep nest, an npz bomb, fields
 of the wrong type, a closed pipe, late answers, escape codes); one more hands in a notebook whose cell metadata is
@@ -35,13 +36,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_tools import colab, exercises, grading, nbgrader_course
-from course_tools.autograde import sandbox
+from course_tools.autograde import grade, sandbox, submission
 
 ROOT = Path(__file__).resolve().parent.parent
 NB02, NB04, NB05 = "02_residual_blocks", "04_one_by_one_convolutions", "05_inception"
@@ -280,6 +282,22 @@ ATTACKS = {
         "_header = {{'refused': _name, 'value': {{'model': json.dumps(_model)}}}}\n"
         "_w.answer = lambda namespace, request, arrays: (_header, {{}})\n"
     )),
+    # It answers honestly, records every call, and once a hidden test has called (the arrays of pointwise_conv's
+    # hidden test have a shape no visible check uses) fails every call with its record, for the feedback to show.
+    "recorded_calls": ("first", (
+        f"{PATCH_WORKER}"
+        "_seen, _answer = [], _w.answer\n"
+        "def _recorder(namespace, request, arrays):\n"
+        "    _seen.append(str([tuple(v.shape) for v in arrays.values()]))\n"
+        "    if any('(2, 3, 4, 5)' in seen for seen in _seen):\n"
+        "        return {{'failed': {{'what': 'recorded', 'problem': ' '.join(_seen)}}}}, {{}}\n"
+        "    return _answer(namespace, request, arrays)\n"
+        "_w.answer = _recorder\n"
+    )),
+    "check_crash": ("first", (  # an answer that no check expects: a check that crashes on it is the student's zero
+        f"{PATCH_WORKER}"
+        "_w.answer = lambda namespace, request, arrays: ({{'value': {{'dict': {{'a': {{'object': 'x'}}}}}}}}, {{}})\n"
+    )),
     "disk_filler": ("first", (
         "_written = 0\n"
         "try:\n"
@@ -295,6 +313,10 @@ ATTACKS = {
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    time.sleep(1)\n"
     )),
 }
+
+
+JUDGE_MEMORY_MB = 2048  # a judge's peak resident set, whatever a submission sends it (measured: see the test)
+ANSWERED = {"recorded_calls"}  # attacks handed in with every exercise answered: the rest answer none
 
 
 def run(course: Path, *args: str) -> subprocess.CompletedProcess:
@@ -417,7 +439,7 @@ def hand_in_class(course: Path, port: int) -> None:
     hand_in(course, "gary", NB04, answered=False)
     fill = {"course": course, "root": ROOT, "nb": NB04, "port": port, "sleeper": SLEEPER}
     for attack, (where, code) in ATTACKS.items():
-        hand_in(course, f"attack_{attack}", NB04, cells={where: code.format(**fill)}, answered=False)
+        hand_in(course, f"attack_{attack}", NB04, cells={where: code.format(**fill)}, answered=attack in ANSWERED)
     malformed = hand_in(course, "attack_malformed_metadata", NB04, answered=True)  # all correct, but for its JSON
     nb = json.loads(malformed.read_text())
     for cell in nb["cells"]:
@@ -432,12 +454,14 @@ def hand_in_class(course: Path, port: int) -> None:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, listener):
-    """A class, graded: (course folder, grading runs per notebook, digests of submitted/ and helpers/ before)."""
+    """A class, graded: (course folder, grading runs per notebook, digests of submitted/, helpers/ and the course
+    folder before grading, and of the course folder after)."""
     course = make_course(tmp_path_factory.mktemp("class"))
     hand_in_class(course, listener[0])
-    before = digests(course / "submitted"), digests(ROOT / "helpers", "*.py")
+    before = digests(course / "submitted"), digests(ROOT / "helpers", "*.py"), digests(course)
     runs = {name: run(course, "course_tools.autograde", ".", name, "--jobs", "2", *OPTIONS.get(name, []))
             for name in NOTEBOOKS}
+    before += (digests(course),)  # as grading left it, before nbgrader's feedback and export
     for name in NOTEBOOKS:
         result = nbgrader(course, "generate_feedback", name)
         assert result.returncode == 0, result.stderr
@@ -497,11 +521,13 @@ def test_every_honest_student_is_graded_right_and_every_attack_scores_zero(grade
         # the same, from the instructor's version.
         ("dave", NB04): {**full[NB04], "bottleneck": 0},
         ("frank", NB04): {**full[NB04], "bottleneck": 0},
+        # answered, and each answer shown as it came, until a hidden test has called: pointwise_conv's alone
+        ("attack_recorded_calls", NB04): {**full[NB04], "pointwise_conv": 0},
     }
     got = scores(course)
     assert {key: got[key] for key in expected if key[0].startswith("attack")} == {
         key: value for key, value in expected.items() if key[0].startswith("attack")
-    }, "an attack earned points"
+    }, "an attack earned points it did not deserve"
     assert got == expected
 
 
@@ -520,7 +546,10 @@ def test_the_progress_line_counts_what_is_done_and_says_what_is_left(graded):
 
 
 def test_grading_harms_nothing_and_leaves_no_process(graded, listener):
-    course, _, (submitted, package) = graded
+    course, _, (submitted, package, folder, graded_folder) = graded
+    written = {path for path in set(folder) | set(graded_folder) if folder.get(path) != graded_folder.get(path)}
+    allowed = re.compile(r"autograded/|gradebook\.db$|judges-\w+\.log$")
+    assert sorted(path for path in written if not allowed.match(path)) == [], "grading wrote outside autograded/"
     assert digests(course / "submitted") == submitted
     assert digests(ROOT / "helpers", "*.py") == package
     assert sleepers() == [], "a submission's process outlived its grading"
@@ -552,6 +581,58 @@ def test_feedback_shows_the_check_s_hints_and_nothing_it_must_not(graded):
     assert "a header that is not JSON" in html.unescape(feedback("attack_deep_nest"))  # nested past recursion
     assert "closed its answers and went on running" in html.unescape(feedback("attack_closed_pipe"))
     assert "returned something the grader cannot read (AttributeError)" in html.unescape(feedback("attack_wrong_types"))
+    crashed = html.unescape(feedback("attack_check_crash"))  # the check crashed on its answer, not on the solution's
+    assert "bottleneck: the check could not go on with what your function gave back" in crashed
+    recorded = html.unescape(feedback("attack_recorded_calls"))
+    assert "(5, 7), (7,)" not in recorded, "what a hidden test asked reached the feedback"  # its kernel, its bias
+    assert "pointwise_conv: passes the checks you were given, but not the hidden tests" in recorded
+
+
+def test_the_csv_says_why_an_exercise_has_no_points(graded):
+    course, _, _ = graded
+    with open(course / "exercises.csv", newline="") as handle:
+        status = {(row["student_id"], row["exercise"]): row["status"] for row in csv.DictReader(handle)
+                  if row["notebook"] == NB04}
+    assert status["alice", "bottleneck"] == "autograded"
+    assert status["erin", "bottleneck"].startswith("not gradable: not a notebook that can be read")
+    assert status["attack_malformed_metadata", "bottleneck"].startswith("not gradable: its notebook could not be")
+    assert status["attack_kill_grader", "bottleneck"].startswith("autograded (its cells did not run: ")
+    assert status["attack_secrets", "pointwise_conv"] == "autograded"
+
+
+def test_every_judge_stays_within_its_bounds(graded):
+    """Each submission's judge, however hostile the submission, under the memory bound and within the submission's
+    wall-clock limit. The figures go into the closing note of the issue that set them."""
+    course, _, _ = graded
+    markers = [json.loads(path.read_text()) for path in (course / "autograded").glob(f"*/*/{grade.MARKER}")]
+    judged = [marker for marker in markers if not marker["status"].startswith("not gradable")]
+    assert len(judged) > len(ATTACKS), "the judges' own records"
+    limit = {name: submission.Settings() for name in NOTEBOOKS}
+    for name, options in OPTIONS.items():
+        timeout, call_timeout, budget = (float(value) for value in options[1::2])
+        limit[name] = submission.Settings(timeout=timeout, call_timeout=call_timeout, budget=budget)
+    print("judge's peak memory, MB:", max(marker["judge_memory_mb"] for marker in judged))
+    print("longest submission, s:", max(marker["seconds"] for marker in markers))
+    assert max(marker["judge_memory_mb"] for marker in judged) < JUDGE_MEMORY_MB
+    for path in (course / "autograded").glob(f"*/*/{grade.MARKER}"):
+        settings = limit[path.parent.name]
+        assert json.loads(path.read_text())["seconds"] <= settings.timeout + settings.budget + settings.judging + 30
+
+
+def test_a_judge_out_of_cpu_or_time_costs_its_own_submission_only(graded, tmp_path):
+    course, _, _ = graded
+    source = nbformat.read(course / "source" / NB04 / f"{NB04}.ipynb", as_version=4)
+    alice = course / "submitted" / "alice" / NB04 / f"{NB04}.ipynb"
+    log = tmp_path / "judges.log"
+    out_of_cpu = grade.judge_submission("alice", alice, source, submission.Settings(judging=1), tmp_path / "a", log)
+    assert out_of_cpu.status == "not gradable: its judging process used more than 1 s of CPU time"
+    # Its judge still starting Keras when the submission's wall-clock time is up
+    settings = submission.Settings()
+    out_of_time = grade._judge_submission("alice", alice, source, settings, tmp_path / "b", log, time.monotonic() + 2)
+    limit = settings.timeout + settings.budget + settings.judging
+    assert out_of_time.status == f"not gradable: it took longer than the {limit:.0f} s a submission may take"
+    assert set(out_of_cpu.scores.values()) == set(out_of_time.scores.values()) == {0}
+    assert sleepers() == [] and not subprocess.run(["pgrep", "-f", "autograde.judge"]).returncode == 0
 
 
 def test_an_unchanged_submission_is_not_graded_again(graded, tmp_path):

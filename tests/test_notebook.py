@@ -142,7 +142,7 @@ def test_the_modules_of_helpers_import_each_other_without_a_circle():
 @pytest.mark.once  # which modules a fresh interpreter loads: the same on every backend
 def test_helpers_and_the_tools_that_do_not_train_start_no_backend():
     """``import helpers``, the modules behind make course, the exercise generator, nbgrader's plugin and the
-    grader's class process (``make grade``: only its pool's processes judge, with Keras), and ``python -m
+    grader's class process (``make grade``: only its judges start Keras, each a process of its own), and ``python -m
     helpers.scale.train --help`` leave Keras and every backend unloaded."""
     backends = "{'keras', 'tensorflow', 'jax', 'torch'}"
     tools = "import helpers, helpers.lab, course_tools.exercises, course_tools.nbgrader_course"

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from helpers.checks.core import CheckFailed, build_model, call_student, check_close, passed, with_hints
-from helpers.checks.graph import layer_table
+from helpers.checks.graph import layer_table, operations
 from helpers.checks.tables import compare_tables
 from helpers.checks.tables import expected_row as row
 
@@ -221,7 +221,8 @@ def _check_skip(what: str, rows: list, input_shape, filters: int, s: int, shortc
 
 def _check_identity_when_zeroed(what: str, model: keras.Model, input_shape, filters: int, s: int) -> None:
     """With the second 3x3 convolution zeroed, the block must return its non-negative input (option A: padded)."""
-    second_conv = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][1]
+    convs = [call.operation for call in operations(model) if isinstance(call.operation, keras.layers.Conv2D)]
+    second_conv = convs[1]  # read through nested models: a branch written as one keras.Sequential is one layer
     second_conv.set_weights([np.zeros_like(w) for w in second_conv.get_weights()])
     X = np.random.default_rng(0).uniform(0.1, 1.0, size=(2, *input_shape)).astype("float32")
     kept = X[:, ::s, ::s, :]

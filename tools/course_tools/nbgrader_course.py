@@ -23,6 +23,7 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
 from course_tools import colab, grading
+from course_tools.autograde.grade import MARKER
 from course_tools.exercises import NOTEBOOKS
 
 CONFIG = '''"""nbgrader settings of this course, written by `python -m course_tools.nbgrader_course`."""
@@ -108,14 +109,15 @@ class ExerciseCsvExport(ExportPlugin):
             for assignment in gradebook.assignments:
                 if self.assignment and assignment.name not in self.assignment:
                     continue
+                root = Path(str(self.config.CourseDirectory.get("root", ".")))
                 for student in gradebook.students:
                     if self.student and student.id not in self.student:
                         continue
-                    for row in _rows(gradebook, assignment, student.id):
+                    for row in _rows(gradebook, assignment, student.id, root):
                         writer.writerow(row)
 
 
-def _rows(gradebook, assignment, student_id: str):
+def _rows(gradebook, assignment, student_id: str, root: Path):
     for notebook in assignment.notebooks:
         try:
             submitted = gradebook.find_submission_notebook(notebook.name, assignment.name, student_id)
@@ -133,11 +135,17 @@ def _rows(gradebook, assignment, student_id: str):
             continue
         grades = list(submitted.grades)
         unreadable = all(grade.auto_score is None and grade.manual_score is None for grade in grades)
+        graded = _graded(root, student_id, assignment.name)  # make grade's record; nbgrader autograde has none
+        said = graded.get("status", "graded")
         for grade in grades:
             if grade.manual_score is not None:
                 status = "graded by hand"
+            elif said.startswith("not gradable"):
+                status = said
             elif grade.auto_score is not None:
-                status = "autograded"
+                status = "autograded" if said == "graded" else f"autograded ({said})"
+            elif graded:
+                status = "the check crashed on the instructor's solution too: grade it by hand"
             elif unreadable:
                 status = "not gradable: the notebook could not be read or run (see the autograde log)"
             else:
@@ -151,6 +159,15 @@ def _rows(gradebook, assignment, student_id: str):
                 grade.max_score,
                 status,
             )
+
+
+def _graded(root: Path, student_id: str, assignment: str) -> dict:
+    """What ``make grade`` recorded of a submission (``autograde.grade.MARKER``); {} if nothing."""
+    try:
+        graded = json.loads((root / "autograded" / student_id / assignment / MARKER).read_text())
+    except (OSError, ValueError):
+        return {}
+    return graded if isinstance(graded, dict) and isinstance(graded.get("status", ""), str) else {}
 
 
 def _exercise(grade_id: str) -> str:

@@ -1,9 +1,14 @@
 """Grading a class: every submission of one assignment, in parallel, into nbgrader's gradebook.
 
-For each submission (one unit in, one ``Result`` out, so that a cluster could run the same unit later):
+For each submission (one unit in, one ``Result`` out, so that a cluster could run the same unit later), ``jobs``
+at a time:
 
-1. a process of the pool judges it (``course_tools.autograde.judge``): its cells run in a sandboxed worker, and the
-   instructor's check cells, hidden tests included, run in the judging process on what the worker answers;
+1. this process starts its worker (``course_tools.autograde.worker``), which runs the student's code, and its judge
+   (``course_tools.autograde.judge``), which runs the instructor's checks, hidden tests included, on what the worker
+   answers; each in a sandbox of its own and within its own limits, the judge's wall clock covering them both. The
+   judge reads nothing of the course folder, writes nothing outside its scratch folder, and, run as root, runs as
+   ``nobody``. Whatever goes wrong (a judge that ran out of memory or time, an answer it could not read) is that
+   submission's status, and the class goes on;
 2. this process alone writes the scores into the gradebook, and an ``autograded`` notebook for
    ``nbgrader generate_feedback``, with the student's outputs cut to plain text. It does not start Keras:
    a class with nothing left to grade was answered in 2.4 s instead of 16 s.
@@ -11,19 +16,19 @@ For each submission (one unit in, one ``Result`` out, so that a cluster could ru
 A submission graded before and unchanged since is not run again (``force`` regrades it).
 """
 
+import dataclasses
 import hashlib
 import html
-import itertools
 import json
-import multiprocessing
 import os
-import resource
 import shutil
+import signal
+import subprocess
 import tempfile
+import threading
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +38,8 @@ from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 
 from course_tools import grading
-from course_tools.autograde.submission import OUTPUT_LIMIT, Result, Settings, read_submission
+from course_tools.autograde import sandbox
+from course_tools.autograde.submission import OUTPUT_LIMIT, PARTS, Result, Settings, cells_to_run, read_submission
 from helpers.workspace import HIDDEN_TESTS
 
 MARKER = ".autograde.json"  # beside the autograded notebook: what was graded, so that a rerun can skip it
@@ -194,6 +200,7 @@ def record(
                 "scores": result.scores,
                 "status": result.status,
                 "seconds": round(result.seconds, 1),
+                "judge_memory_mb": round(result.judge_memory / 2**20),
             }
         )
     )
@@ -241,51 +248,142 @@ def grade_class(course: Course, jobs: int, settings: Settings, force: bool = Fal
 
     # What the judging processes print (a Keras warning, say) goes to a log beside the gradebook, not to the console.
     judges_log = course.root / f"judges-{course.assignment}.log"
-    rounds = itertools.count()
-    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
-
-        def judged(submissions: dict, at_a_time: int) -> dict:
-            """Judge and record ``submissions``; return those lost to a judging process that died."""
-            folder = Path(scratch) / f"round-{next(rounds)}"
-            lost = {}
-            for student, result in judge_all(submissions, at_a_time, source, settings, folder, judges_log):
-                if result is None:
-                    lost[student] = todo[student]
-                else:
-                    report(student, result)
-            return lost
-
-        # A judging process that dies (out of memory, or killed) breaks the pool, and every submission not finished
-        # is lost with it: those are judged again, ``jobs`` at a time, then those lost a second time each alone in
-        # a pool of its own, so that only one that kills its judge every time pays for it.
-        lost = judged(todo, jobs) if todo else {}
-        lost = judged(lost, jobs) if lost else {}
-        for student, path in lost.items():
-            if judged({student: path}, 1):
-                report(student, not_gradable(source, student, "its judging process died each time it was judged"))
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch, ThreadPoolExecutor(jobs) as pool:
+        futures = {
+            pool.submit(judge_submission, student, path, source, settings, Path(scratch) / student, judges_log): student
+            for student, path in todo.items()
+        }
+        try:
+            for future in as_completed(futures):
+                report(futures[future], future.result())
+        except BaseException:  # interrupted: no judge or worker goes on without the class
+            for future in futures:
+                future.cancel()
+            RUNNING.stop_all()
+            raise
     return results
 
 
-def judge_all(submissions: dict, jobs: int, source, settings: Settings, scratch: Path, log: Path):
-    """Yield (student, Result) as each submission is judged, ``jobs`` at a time; the Result is None for every
-    submission not finished when a judging process died (the pool is then broken)."""
-    # Each submission is judged in a process of its own pool (started afresh, not forked from this one), so that
-    # what one check prints or leaves in Keras's state stays with it; only this process writes the gradebook.
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_judging_process,
-                               initargs=(settings.limits.memory, str(log)))
-    with pool:
-        futures = {
-            pool.submit(_judged, student, path, source, settings, scratch / student / "work"): student
-            for student, path in submissions.items()
-        }
-        for future in as_completed(futures):
-            student = futures[future]
-            try:
-                yield student, future.result()
-            except BrokenProcessPool:
-                yield student, None
-            except Exception as err:  # noqa: BLE001 -- one submission's failure is that submission's status
-                yield student, not_gradable(source, student, f"its judging failed ({type(err).__name__})")
+class Running:
+    """The judges and workers running now, so that an interrupted class stops them all."""
+
+    def __init__(self):
+        self.processes, self.lock, self.stopping = set(), threading.Lock(), False
+
+    def add(self, process: subprocess.Popen) -> None:
+        with self.lock:
+            self.processes.add(process)
+            if self.stopping:
+                sandbox.stop(process)
+
+    def stop(self, process: subprocess.Popen) -> None:
+        sandbox.stop(process)
+        with self.lock:
+            self.processes.discard(process)
+
+    def stop_all(self) -> None:
+        with self.lock:
+            self.stopping = True
+            for process in self.processes:
+                sandbox.stop(process)
+
+
+RUNNING = Running()
+
+
+def judge_submission(student: str, submission: Path, source, settings: Settings, scratch: Path, log: Path) -> Result:
+    """Judge one submission, whatever it holds: its worker, then its judge, each in a sandbox of its own (the worker
+    started again once for the steps left, if it stopped while answering). Anything that goes wrong is this
+    submission's status, never the class's."""
+    started = time.monotonic()
+    result = _judge_submission(student, submission, source, settings, scratch, log, deadline=started + settings.timeout
+                               + settings.budget + settings.judging)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _judge_submission(student: str, submission: Path, source, settings: Settings, scratch: Path, log: Path,
+                      deadline: float) -> Result:
+    try:
+        cells = cells_to_run(read_submission(submission), source)
+    except ValueError as err:
+        return not_gradable(source, student, str(err))
+    except Exception as err:  # noqa: BLE001 -- e.g. metadata that nbformat reads but is not nbgrader's
+        return not_gradable(source, student, f"its notebook could not be read ({type(err).__name__})")
+    exercises = grading.find_exercises(source)
+    steps = [[ex.name, part] for part in PARTS for ex in exercises]
+    result, decided, spent, restarts = Result(student), {}, 0.0, settings.restarts
+    try:
+        while steps:
+            job = {"source": source, "cells": cells, "steps": steps, "timeout": settings.timeout, "spent": spent,
+                   "call_timeout": settings.call_timeout, "budget": settings.budget, "restart": restarts > 0,
+                   "scratch": str(scratch / "judge")}
+            outcome = _judged(job, settings, scratch, log, deadline)
+            if isinstance(outcome, str):
+                return not_gradable(source, student, outcome)
+            result.ran = result.ran or outcome.get("ran") or []
+            result.judge_memory = max(result.judge_memory, outcome["memory"])
+            for name, part, points, text in outcome["steps"]:
+                decided[name, part] = (points, text)
+            if outcome["status"]:
+                result.status = outcome["status"]
+                break
+            failed = {name for (name, part), (points, _) in decided.items() if part == "visible" and not points}
+            steps, spent, restarts = [s for s in outcome["left"] if s[0] not in failed], outcome["spent"], restarts - 1
+    except Exception as err:  # noqa: BLE001 -- the judge's answer, malformed: this submission's status
+        return not_gradable(source, student, f"its judging failed ({type(err).__name__})")
+    for ex in exercises:
+        grade_id = f"check_{ex.name}"
+        result.scores[grade_id], result.outputs[grade_id] = combined(ex, decided, result.status)
+    return result
+
+
+def combined(exercise, decided: dict, stopped: str | None) -> tuple:
+    """(points, text) of one exercise from its visible checks' step and its hidden tests' step."""
+    visible = decided.get((exercise.name, "visible"))
+    hidden = decided.get((exercise.name, "hidden"))
+    if visible is None:
+        return 0, f"✘ not graded: {stopped or 'its process stopped'}"
+    if visible[0] != exercise.points:
+        return visible
+    if hidden is None:
+        return 0, visible[1] + "✘ not graded: its process stopped before the hidden tests"
+    return hidden[0], visible[1] + hidden[1]
+
+
+def _judged(job: dict, settings: Settings, scratch: Path, log: Path, deadline: float) -> dict | str:
+    """The judge's decisions on ``job``, with a fresh worker; or why there are none, in one line."""
+    worker, answers = sandbox.start_worker(scratch / "work", settings.limits, settings.sandboxed)
+    RUNNING.add(worker)
+    try:
+        requests, process = worker.stdin.fileno(), os.pidfd_open(worker.pid)
+        fds = (requests, answers, process)
+        limits = dataclasses.replace(settings.limits, cpu=int(settings.judging))
+        judge = sandbox.start(["course_tools.autograde.judge", *map(str, fds)], scratch / "judge", limits,
+                              settings.sandboxed, log, pass_fds=fds, tools=sandbox.JUDGE_MODULES,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        RUNNING.add(judge)
+        for fd in (answers, process):  # the judge's now: the worker sees its requests end when the judge is done
+            os.close(fd)
+        worker.stdin.close()
+        try:
+            out, _ = judge.communicate(json.dumps(job).encode(), timeout=max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            limit = settings.timeout + settings.budget + settings.judging
+            return f"it took longer than the {limit:.0f} s a submission may take"
+        finally:
+            RUNNING.stop(judge)
+    finally:
+        RUNNING.stop(worker)
+    code = judge.returncode  # killed by a signal: bubblewrap exits with 128 + its number
+    if code < 0 or code > 128:
+        stopped = signal.Signals(-code if code < 0 else code - 128)
+        why = {signal.SIGXCPU: f"used more than {settings.judging:.0f} s of CPU time",
+               signal.SIGKILL: "was killed, as by the kernel when memory runs out"}.get(stopped, f"got {stopped.name}")
+        return f"its judging process {why}"
+    if code:
+        return f"its judging process failed (exit status {code}; see {log.name})"
+    return json.loads(out)
 
 
 def not_gradable(source, student: str, why: str) -> Result:
@@ -298,24 +396,6 @@ def printable(text: str) -> str:
     """``text`` as the console may show it: a student's text (a name, a message) with its escape and other control
     characters written as escapes, so that none can move the cursor, set a title or forge a line."""
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-
-
-def _judging_process(memory: int, log: str) -> None:
-    """A judging process's own limits: its address space (a returned model that would take more fails there, and
-    at worst kills this process alone), and its output to a log, never to the instructor's console (a Keras
-    warning prints a student's layer names as they are)."""
-    os.environ["CUDA_VISIBLE_DEVICES"] = ""  # checks run on the CPU: a GPU's start-up reserves more than the limit
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    with open(log, "ab") as handle:
-        for stream in (1, 2):
-            os.dup2(handle.fileno(), stream)
-
-
-def _judged(*args) -> Result:
-    """``judge.grade_submission`` in a process of the pool: Keras starts there, not in the class's process."""
-    from course_tools.autograde import judge
-
-    return judge.grade_submission(*args)
 
 
 def _clock(seconds: float) -> str:

@@ -1,104 +1,120 @@
-"""One submission judged, in a process of the grader's pool that no student code runs in.
+"""One submission judged, in a process of its own that no student code runs in:
 
-Its cells run in a sandboxed worker (``remote.Worker``), with nbgrader's locked cells restored from the
-instructor's version and the check cells left out; each check cell of the instructor's version, hidden tests
-included, then runs here, with the student's functions answered by the worker as data
-(``remote.StudentFunction``): a check that raises scores 0, one that does not scores the exercise's points.
-This module starts Keras (the checks use it); ``course_tools.autograde.grade``, which writes the gradebook, does not.
+    python -m course_tools.autograde.judge REQUESTS ANSWERS PROCESS
+
+The grader's class process (``course_tools.autograde.grade``) starts the submission's worker, then this process in
+a sandbox of its own, and hands it the worker's two pipes and its process descriptor (file descriptor numbers).
+The job comes as JSON on stdin: the instructor's source notebook, the submission's cells, the steps to judge, the
+time limits. This process sends the worker the cells, then runs each step: the visible checks of every exercise
+first, then their hidden tests, with the student's functions answered by the worker as data
+(``remote.StudentFunction``). What it decided goes back as JSON on stdout; anything else it prints goes to stderr,
+the judges' log. It reads nothing of the course folder and writes nothing outside its scratch folder.
+
+The visible checks come first, and a hidden test's message is never shown, so that a worker which records what
+the hidden tests asked cannot show it in any message: the student learns only which exercise failed them.
 """
 
 import ast
 import contextlib
 import io
-import time
+import json
+import os
+import resource
+import sys
 from pathlib import Path
 
 import nbformat
 
 from course_tools import grading
-from course_tools.autograde import remote
-from course_tools.autograde.submission import OUTPUT_LIMIT, Result, Settings, read_submission
+from course_tools.autograde import remote, sandbox
+from course_tools.autograde.submission import OUTPUT_LIMIT, cells_to_run
 from helpers.checks import core
+from helpers.workspace import HIDDEN_TESTS
+
+HIDDEN_FAILED = (
+    "✘ {name}: passes the checks you were given, but not the hidden tests, which call it on other arguments "
+    "(sizes, channels, strides). Hint: read the exercise again for what each argument changes, and try your "
+    "function on values of your own."
+)
+HIDDEN_CRASHED = "the hidden tests failed on the instructor's solution too: grade by hand"
+STUDENTS_CRASH = (
+    "✘ {name}: the check could not go on with what your function gave back ({crash}). Hint: return what the "
+    "exercise asks for, built from Keras's layers and keras.ops as the course builds it."
+)
 
 
-def grade_submission(
-    student: str, submission: Path, source: nbformat.NotebookNode, settings: Settings, scratch: Path
-) -> Result:
-    """Grade one submitted notebook against the instructor's ``source`` notebook."""
-    started = time.monotonic()
-    result = Result(student)
-    exercises = grading.find_exercises(source)
-    zero = {f"check_{ex.name}": 0 for ex in exercises}
+def main() -> None:
+    decisions = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever else this process prints (Keras's warnings, say) goes to the judges' log
+    job = json.load(sys.stdin)
+    requests, answers, process = (int(arg) for arg in sys.argv[1:4])
+    worker = remote.Worker.attached(requests, answers, process, budget=job["budget"], spent=job["spent"])
+    reference = Reference(nbformat.from_dict(job["source"]), Path(job["scratch"]), job)
     try:
-        submitted = read_submission(submission)
-    except ValueError as err:
-        result.scores, result.status = zero, f"not gradable: {err}"
-        return result
-    cells = cells_to_run(submitted, source)
-    worker = remote.Worker(scratch, settings.limits, settings.sandboxed, settings.budget)
-    stopped = _start(worker, cells, settings, result)
-    try:
-        restarts = settings.restarts
-        for ex in exercises:
-            grade_id = f"check_{ex.name}"
-            # A worker that stopped while answering a check starts again for the next ones, unless its cells were
-            # what stopped it: they would only stop it again.
-            if not worker.alive and stopped is None and restarts > 0 and not worker.out_of_budget:
-                restarts -= 1
-                stopped = _start(worker, cells, settings, result, again=True)
-            if not worker.alive:
-                result.scores[grade_id], result.outputs[grade_id] = (
-                    0,
-                    f"✘ not graded: {stopped or 'its process stopped'}",
-                )
-                continue
-            functions = {
-                other.name: remote.StudentFunction(other.name, worker, settings.call_timeout) for other in exercises
-            }
-            result.scores[grade_id], result.outputs[grade_id] = run_check(
-                source.cells[ex.check].source, source, functions, ex.points
-            )
+        decided = judge(worker, job, reference)
     finally:
         worker.stop()
-    result.seconds = time.monotonic() - started
-    return result
+        reference.stop()
+    json.dump({**decided, "memory": peak_memory()}, decisions)
+    decisions.flush()
+    os._exit(0)  # at once: a thread may still wait on a worker that stopped answering, and its pipe with it
 
 
-def _start(worker: remote.Worker, cells: list, settings: Settings, result: Result, again: bool = False):
-    """Start ``worker`` on the submission's cells; None, or why its cells did not run."""
+def judge(worker: remote.Worker, job: dict, reference: "Reference") -> dict:
+    """Run the submission's cells, then ``job["steps"]``: {"ran", "status", "steps": [[name, part, points, text],
+    ...], "left": the steps not judged because the worker stopped and may start again, "spent": seconds of the
+    submission's budget}."""
+    source = reference.source
+    decided = {"ran": None, "status": None, "steps": [], "left": [], "spent": worker.spent}
     try:
-        ran = worker.start(cells, settings.timeout, OUTPUT_LIMIT)
+        decided["ran"] = worker.run_cells(job["cells"], job["timeout"], OUTPUT_LIMIT)
     except remote.WorkerGone as gone:
-        result.status = f"its cells did not run: {gone}"
-        return result.status
-    if not again:
-        result.ran = ran
-    return None
+        decided["status"] = f"its cells did not run: {gone}"
+        return decided
+    exercises = {ex.name: ex for ex in grading.find_exercises(source)}
+    failed = set()
+    for i, (name, part) in enumerate(job["steps"]):
+        if name in failed:
+            continue
+        if not worker.alive:
+            if job["restart"] and not worker.out_of_budget:  # the grader starts it again for the steps left
+                decided["left"] = [step for step in job["steps"][i:] if step[0] not in failed]
+                break
+            decided["steps"].append([name, part, 0, "✘ not graded: its process stopped"])
+            failed.add(name)
+            continue
+        code = check_code(source.cells[exercises[name].check].source, part)
+        functions = {other: remote.StudentFunction(other, worker, job["call_timeout"]) for other in exercises}
+        points, text, crash = run_check(code, source, functions, exercises[name].points)
+        if crash is not None:
+            if reference.passes(code, exercises[name].points):  # it crashed on the student's answer alone
+                points, text = 0, text + STUDENTS_CRASH.format(name=name, crash=crash)
+            else:
+                text += f"the check itself failed ({crash}): grade by hand"
+        if part == "hidden":  # a hidden test's message could hold what it asked: never shown
+            text = "" if points else HIDDEN_FAILED.format(name=name) if points == 0 else HIDDEN_CRASHED
+        if points != exercises[name].points:
+            failed.add(name)
+        decided["steps"].append([name, part, points, text])
+    decided["spent"] = worker.spent
+    return decided
 
 
-def cells_to_run(submitted: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[dict]:
-    """The submission's code cells in order, each locked one as the instructor wrote it; left out: the check
-    cells (they run in the grader) and the cells tagged ``grading.SKIP_TAG`` (training, which no check uses)."""
-    locked = {
-        cell.metadata.nbgrader.grade_id: cell
-        for cell in source.cells
-        if cell.metadata.get("nbgrader", {}).get("locked")
-    }
-    cells = []
-    for index, cell in enumerate(submitted.cells):
-        metadata = cell.get("metadata", {})
-        original = locked.get(metadata.get("nbgrader", {}).get("grade_id"))
-        if cell.cell_type != "code" or (original is not None and original.metadata.nbgrader.get("grade")):
-            continue
-        if grading.SKIP_TAG in metadata.get("tags", []):
-            continue
-        cells.append({"index": index, "source": original.source if original is not None else str(cell.source)})
-    return cells
+def peak_memory() -> int:
+    """Bytes: this process's largest resident set so far (the reference worker's is its own)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def check_code(cell_source: str, part: str) -> str:
+    """The visible part of a check cell (what the student's notebook shows), or its hidden tests."""
+    if part == "visible":
+        return HIDDEN_TESTS.sub("", cell_source)
+    return "".join(match.group(0) for match in HIDDEN_TESTS.finditer(cell_source))
 
 
 def run_check(cell_source: str, source: nbformat.NotebookNode, functions: dict, points: int):
-    """(points, the text it printed) for one check cell run here on ``functions``; None points when the check
-    itself failed, which is our bug, for a person to grade."""
+    """(points, the text it printed, None) for check code run here on ``functions``; (None, the text, what it
+    raised) when the check itself crashed."""
     namespace = check_namespace(source)
     namespace.update(functions)
     printed = io.StringIO()
@@ -106,12 +122,13 @@ def run_check(cell_source: str, source: nbformat.NotebookNode, functions: dict, 
         with contextlib.redirect_stdout(printed):
             exec(compile(cell_source, "<check cell>", "exec"), namespace)  # noqa: S102 -- the instructor's cell
     except (core.CheckFailed, AssertionError) as failure:
-        return 0, printed.getvalue() + f"✘ {failure}"
+        return 0, printed.getvalue() + f"✘ {failure}", None
     except remote.WorkerGone as gone:
-        return 0, printed.getvalue() + f"✘ not graded: the submission's process {gone}"
-    except Exception as err:  # noqa: BLE001 -- a bug in a check: never the student's zero
-        return None, printed.getvalue() + f"the check itself failed ({type(err).__name__}: {err}): grade by hand"
-    return points, printed.getvalue()
+        return 0, printed.getvalue() + f"✘ not graded: the submission's process {gone}", None
+    except Exception as err:  # noqa: BLE001 -- the check crashed: on the student's answer, or on its own
+        message = str(err).splitlines()[0][:300] if str(err) else ""
+        return None, printed.getvalue(), f"{type(err).__name__}: {message}" if message else type(err).__name__
+    return points, printed.getvalue(), None
 
 
 def check_namespace(source: nbformat.NotebookNode) -> dict:
@@ -122,3 +139,33 @@ def check_namespace(source: nbformat.NotebookNode) -> dict:
     namespace: dict = {}
     exec(compile(ast.Module(imports, type_ignores=[]), "<imports>", "exec"), namespace)  # noqa: S102
     return namespace
+
+
+class Reference:
+    """The instructor's own solution, in a worker of its own, asked only when a check crashes on a submission:
+    a check that passes on the solution crashed on the student's answer (0 points, the student's mistake); one
+    that crashes there too is a bug of the check, for a person to grade. The solution is the instructor's code:
+    its worker runs here, in the judge's sandbox, started the first time it is needed."""
+
+    def __init__(self, source: nbformat.NotebookNode, scratch: Path, job: dict):
+        self.source, self.scratch, self.job = source, scratch, job
+        self.worker: remote.Worker | None = None
+
+    def passes(self, code: str, points: int) -> bool:
+        if self.worker is None:
+            self.worker = remote.Worker(self.scratch / "reference", sandbox.Limits(), sandboxed=False)
+            try:
+                self.worker.start(cells_to_run(self.source, self.source), self.job["timeout"], OUTPUT_LIMIT)
+            except remote.WorkerGone:
+                return False
+        names = [ex.name for ex in grading.find_exercises(self.source)]
+        functions = {name: remote.StudentFunction(name, self.worker, self.job["call_timeout"]) for name in names}
+        return run_check(code, self.source, functions, points)[0] == points
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,14 +1,13 @@
 """The grader's handle on one submission's worker, and the student's functions as the checks see them there.
 
-``Worker`` starts ``course_tools.autograde.worker`` (in the sandbox, unless told not to), sends it the cells to run,
-and asks it the checks' calls, each within a time limit. ``StudentFunction`` is what a check receives in place
-of the student's function: the check runs unchanged in the grader's process, and each call it makes comes back
-as data, decoded and judged there.
+``Worker`` holds a ``course_tools.autograde.worker`` process (in the sandbox, unless told not to), sends it the cells
+to run, and asks it the checks' calls, each within a time limit and within the submission's budget.
+``StudentFunction`` is what a check receives in place of the student's function: the check runs unchanged in the
+judge's process, and each call it makes comes back as data, decoded and judged there.
 """
 
 import os
-import subprocess
-import sys
+import select
 import threading
 import time
 from pathlib import Path
@@ -17,8 +16,6 @@ import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's 
 
 import keras
 
-import course_tools
-import helpers
 from course_tools.autograde import sandbox, wire
 from helpers.checks import core
 
@@ -28,52 +25,43 @@ class WorkerGone(Exception):
 
 
 class Worker:
-    """One sandboxed process holding one submission's namespace.
+    """One submission's worker: a sandboxed process holding the submission's namespace, and the two pipes to it.
+
+    The grader's class process starts it (``launch``) and hands its pipes to a judge (``attached``), which sends
+    it the cells and the checks' calls; a test starts one of its own (``start``).
 
     Args:
         scratch: its only writable folder; its stdout and stderr go to ``scratch/../worker.log``.
         sandboxed: False runs it as a plain child process (the instructor's ``--no-sandbox``).
+        budget: seconds for the answers to all the checks' calls together.
     """
 
     def __init__(self, scratch: Path, limits: sandbox.Limits, sandboxed: bool = True, budget: float = float("inf")):
         self.scratch, self.limits, self.sandboxed = scratch, limits, sandboxed
-        self.process = None
-        self.budget, self.spent = budget, 0.0  # seconds for the answers to all the checks' calls together
+        self.process = self.requests = self.answers = self.pidfd = None
+        self.budget, self.spent, self.gone = budget, 0.0, False
+
+    def launch(self) -> None:
+        """Start the worker's process, waiting for its first request."""
+        self.process, answers = sandbox.start_worker(self.scratch, self.limits, self.sandboxed)
+        self.requests, self.answers = self.process.stdin, os.fdopen(answers, "rb")
+        self.pidfd = os.pidfd_open(self.process.pid)
+
+    @classmethod
+    def attached(cls, requests: int, answers: int, pidfd: int, budget: float, spent: float) -> "Worker":
+        """The worker whose pipes and process descriptor (``os.pidfd_open``) this process was handed."""
+        worker = cls(Path(), sandbox.Limits(), budget=budget)
+        worker.requests, worker.answers = os.fdopen(requests, "wb"), os.fdopen(answers, "rb")
+        worker.pidfd, worker.spent = pidfd, spent
+        return worker
 
     def start(self, cells: list[dict], timeout: float, output_limit: int) -> list[dict]:
-        """Start the worker and run ``cells`` there; what each printed and whether it raised."""
-        sandbox.prepare_scratch(self.scratch)
-        env = {
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": str(self.scratch),
-            "MPLBACKEND": "Agg",
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "LANG": "C.UTF-8",
-            "KERAS_BACKEND": keras.backend.backend(),
-            # the grader's own helpers, and the worker's modules (the sandbox binds no other file of course_tools)
-            "PYTHONPATH": os.pathsep.join(
-                str(Path(package.__file__).resolve().parent.parent) for package in (helpers, course_tools)
-            ),
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        read, write = os.pipe()
-        argv = [sys.executable, "-m", "course_tools.autograde.worker", str(write)]
-        if self.sandboxed:
-            argv = sandbox.command(argv, self.scratch, self.limits, env)
-        log = open(self.scratch.parent / "worker.log", "wb")  # noqa: SIM115 -- the child keeps it open
-        with log:
-            self.process = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=log,
-                pass_fds=(write,),
-                start_new_session=True,
-                env=None if self.sandboxed else {**os.environ, **env},
-                cwd=self.scratch,
-            )
-        os.close(write)
-        self.answers = os.fdopen(read, "rb")
+        """Launch the worker and run ``cells`` there (``run_cells``)."""
+        self.launch()
+        return self.run_cells(cells, timeout, output_limit)
+
+    def run_cells(self, cells: list[dict], timeout: float, output_limit: int) -> list[dict]:
+        """Run ``cells`` in the worker; what each printed and whether it raised."""
         header = self._exchange({"cells": cells, "output_limit": output_limit}, {}, timeout)
         ran = header.get("ran")
         if not isinstance(ran, list):
@@ -97,13 +85,13 @@ class Worker:
         return self.spent >= self.budget
 
     def _exchange(self, header: dict, arrays: dict, timeout: float, with_arrays: bool = False):
-        if self.process is None or self.process.poll() is not None:
+        if not self.alive:
             raise WorkerGone("its process has stopped")
         reply: list = []
 
         def talk():
             try:
-                wire.send(self.process.stdin, header, arrays)
+                wire.send(self.requests, header, arrays)
                 reply.append(wire.receive(self.answers))
             except (EOFError, BrokenPipeError, OSError, wire.WireError) as err:
                 reply.append(err)
@@ -118,25 +106,22 @@ class Worker:
             self.stop()
             raise WorkerGone(f"it broke the protocol: {reply[0]}")
         if isinstance(reply[0], Exception):
-            try:
-                code = self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # it closed its answers and goes on running
-                code = "none: it closed its answers and went on running"
+            ended = select.select([self.pidfd], [], [], 10)[0]
             self.stop()
-            raise WorkerGone(f"its process stopped (exit status {code})")
+            if not ended:
+                raise WorkerGone("its process stopped (exit status none: it closed its answers and went on running)")
+            raise WorkerGone("its process stopped")
         return reply[0] if with_arrays else reply[0][0]
 
     def stop(self) -> None:
-        """Kill the worker and everything it started (they share its process group and PID namespace)."""
+        """No more requests. When this process started the worker, kill it and everything it started, and close the
+        pipes. A judge cannot kill it (the grader does, once the judge is done), nor close a pipe that a thread may
+        still be reading: closing waits for that read to end."""
+        self.gone = True
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, 9)
-        except ProcessLookupError:
-            pass
-        self.process.kill()
-        self.process.wait()
-        for stream in (self.process.stdin, getattr(self, "answers", None)):
+        sandbox.stop(self.process)
+        for stream in (self.requests, self.answers):
             if stream is not None:
                 try:
                     stream.close()
@@ -145,7 +130,8 @@ class Worker:
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        """Not stopped, and its process running (a readable process descriptor: it has ended)."""
+        return self.pidfd is not None and not self.gone and not select.select([self.pidfd], [], [], 0)[0]
 
 
 class StudentFunction(core.RemoteFunction):

@@ -1,4 +1,4 @@
-"""The sandbox a submission's worker runs in: bubblewrap (``bwrap``) and resource limits.
+"""The sandboxes a submission's worker and its judge run in: bubblewrap (``bwrap``) and resource limits.
 
 Inside, the worker sees the system's programs and libraries, the Python environment, the student library
 ``helpers`` (its sources) and the worker's own two modules (``worker``, ``wire``) read-only, the course's shipped
@@ -8,9 +8,13 @@ the machine: no course folder, gradebook, submissions, solution notebooks, or th
 and its own process, IPC and host-name namespaces, so that every process it starts dies with it. Run as root, it
 also drops to the user ``nobody`` with no capabilities, so that its process limit holds (root is exempt from that
 limit); run as another user, it has no process limit, which would count that user's own processes too.
+
+The judge's sandbox is the same, but for what it reads of ``course_tools``: all of its sources (``JUDGE_MODULES``),
+the checks' hidden tests coming to it on stdin, never from the course folder.
 """
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -32,6 +36,7 @@ class Limits:
     file_size: int = 64 * 2**20  # bytes in any one file it writes, its captured output included
     open_files: int = 1024
     disk: int = 512 * 2**20  # bytes in each of its writable folders (its scratch folder, /tmp, /dev/shm): memory
+    cpu: int | None = None  # seconds of CPU time, its threads' together (the judge's: the worker has a clock)
 
 
 @functools.cache
@@ -54,24 +59,31 @@ def available() -> str | None:
     return None
 
 
-def read_only_paths() -> list[Path]:
-    """What the worker reads: the system, this Python and its packages, helpers, the worker's modules, the data."""
+TOOLS = Path(course_tools.__file__).resolve().parent
+# What the worker runs of the instructor's package: itself and the wire, nothing that holds or reads an answer.
+WORKER_MODULES = [TOOLS / "__init__.py"] + [TOOLS / "autograde" / f"{n}.py" for n in ("__init__", "worker", "wire")]
+JUDGE_MODULES = course_tools.source_files(TOOLS)  # the judge: the package's sources (no course folder, no notebook)
+
+
+def read_only_paths(tools: list[Path] = WORKER_MODULES) -> list[Path]:
+    """What a sandboxed process reads: the system, this Python and its packages, helpers, the data, and ``tools``
+    of the instructor's package (the worker: its own modules; the judge: the whole package's sources)."""
     package = Path(helpers.__file__).resolve().parent
-    tools = Path(course_tools.__file__).resolve().parent
     paths = [Path(p) for p in ("/usr", "/etc", "/opt") if Path(p).is_dir()]
     # Each under the name the worker is started by and under the one it resolves to (a venv may be a link).
     paths += [path for prefix in (sys.base_prefix, sys.prefix) for path in (Path(prefix), Path(prefix).resolve())]
     paths += course_tools.source_files(package)  # its sources alone: no stale bytecode of a removed module
-    paths += [tools / "__init__.py", tools / "autograde" / "__init__.py"]
-    paths += [tools / "autograde" / f"{name}.py" for name in ("worker", "wire")]
+    paths += tools
     data = package.parent / "data"
     if data.is_dir():
         paths.append(data)
     return [p for p in dict.fromkeys(paths) if not any(p != q and q in p.parents for q in paths)]
 
 
-def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str]) -> list[str]:
-    """``argv`` run in the sandbox with ``scratch`` as its only writable folder (and a private /tmp)."""
+def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str],
+            tools: list[Path] = WORKER_MODULES) -> list[str]:
+    """``argv`` run in the sandbox with ``scratch`` as its only writable folder (and a private /tmp), reading what
+    ``read_only_paths(tools)`` lists."""
     bwrap = [
         "bwrap",
         "--unshare-pid",
@@ -92,15 +104,14 @@ def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str])
             bwrap += ["--symlink", os.readlink(path), name]
         elif path.is_dir():
             bwrap += ["--ro-bind", name, name]
-    for path in read_only_paths():
+    for path in read_only_paths(tools):
         bwrap += _parents(path) + ["--ro-bind", str(path), str(path)]
     # Its scratch folder is a tmpfs of its own at the host folder's path: nothing it writes reaches the host's disk,
     # or any process of the grader (a judge once loaded a model that a worker had saved there).
     bwrap += _parents(scratch) + [*size, str(scratch), "--chdir", str(scratch)]
     for key, value in env.items():
         bwrap += ["--setenv", key, value]
-    prlimit = ["prlimit", f"--as={limits.memory}", f"--fsize={limits.file_size}", f"--nofile={limits.open_files}"]
-    prlimit.append("--core=0")
+    prlimit = limited(limits)
     if os.geteuid() == 0:  # as nobody, the process limit counts the sandbox's processes alone
         prlimit.insert(1, f"--nproc={limits.processes}")
         bwrap += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
@@ -116,6 +127,86 @@ def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str])
         return [*bwrap, "--", *drop, *prlimit, *argv]
     # Not root: the process limit would count every process of the instructor's user, so there is none.
     return [*bwrap, "--unshare-user", "--", *prlimit, *argv]
+
+
+def limited(limits: Limits) -> list[str]:
+    """The ``prlimit`` command that runs a program within ``limits`` (all but the process limit)."""
+    prlimit = ["prlimit", f"--as={limits.memory}", f"--fsize={limits.file_size}", f"--nofile={limits.open_files}"]
+    if limits.cpu is not None:
+        prlimit.append(f"--cpu={limits.cpu}:{limits.cpu + 10}")  # SIGXCPU, then (ignored, say) SIGKILL
+    return [*prlimit, "--core=0"]
+
+
+def keras_backend() -> str:
+    """The Keras backend this machine uses, found as Keras finds it, without starting Keras: the grader's class
+    process starts its workers and judges on it."""
+    if "KERAS_BACKEND" in os.environ:
+        return os.environ["KERAS_BACKEND"]
+    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    try:
+        return str(json.loads(config.read_text()).get("backend", "tensorflow"))
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+def start(argv: list[str], scratch: Path, limits: Limits, sandboxed: bool, log: Path, pass_fds=(),
+          tools: list[Path] = WORKER_MODULES, env: dict[str, str] | None = None, **popen) -> subprocess.Popen:
+    """Start ``python -m argv`` in the sandbox (or, not ``sandboxed``, as a plain child process within ``limits``)
+    in a session of its own, with ``scratch`` as its folder and its output appended to ``log``."""
+    prepare_scratch(scratch)
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(scratch),
+        "MPLBACKEND": "Agg",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "LANG": "C.UTF-8",
+        "KERAS_BACKEND": keras_backend(),
+        "CUDA_VISIBLE_DEVICES": "",  # on the CPU: a GPU's start-up alone reserves more than the memory limit
+        # the grader's own helpers and course_tools (the sandbox binds no other file of them than ``tools``)
+        "PYTHONPATH": os.pathsep.join(str(Path(package.__file__).resolve().parent.parent)
+                                      for package in (helpers, course_tools)),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **(env or {}),
+    }
+    argv = [sys.executable, "-m", *argv]
+    argv = command(argv, scratch, limits, env, tools) if sandboxed else [*limited(limits), *argv]
+    with open(log, "ab") as output:
+        return subprocess.Popen(
+            argv,
+            stdout=popen.pop("stdout", output),
+            stderr=output,
+            pass_fds=pass_fds,
+            start_new_session=True,
+            env=None if sandboxed else {**os.environ, **env},
+            cwd=scratch,
+            **popen,
+        )
+
+
+def start_worker(scratch: Path, limits: Limits, sandboxed: bool) -> tuple[subprocess.Popen, int]:
+    """A submission's worker (``course_tools.autograde.worker``), started and waiting for its cells: (its process,
+    whose stdin takes the requests; the read end of the pipe it answers on). Its output goes to
+    ``scratch/../worker.log``."""
+    read, write = os.pipe()
+    try:
+        process = start(["course_tools.autograde.worker", str(write)], scratch, limits, sandboxed,
+                        scratch.parent / "worker.log", pass_fds=(write,), stdin=subprocess.PIPE)
+    except BaseException:
+        os.close(read)
+        raise
+    finally:
+        os.close(write)
+    return process, read
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Kill ``process`` and everything it started (they share its session, and in the sandbox its PID namespace)."""
+    try:
+        os.killpg(process.pid, 9)
+    except ProcessLookupError:
+        pass
+    process.kill()
+    process.wait()
 
 
 def _parents(path: Path) -> list[str]:

@@ -1,6 +1,6 @@
 """What grading one submission takes and gives: its settings, its result, and the notebook read with limits.
 
-Plain data, without Keras: the grader's class process (``course_tools.autograde.grade``) and the pool's judging
+Plain data, without Keras: the grader's class process (``course_tools.autograde.grade``) and the judging
 processes (``course_tools.autograde.judge``) both use it, and only the second starts Keras.
 """
 
@@ -9,10 +9,12 @@ from pathlib import Path
 
 import nbformat
 
+from course_tools import grading
 from course_tools.autograde import sandbox
 
 SUBMISSION_LIMIT = 20 * 2**20  # bytes of notebook JSON
 OUTPUT_LIMIT = 10_000  # characters of each output kept for the feedback
+PARTS = ("visible", "hidden")  # what the judge runs of each check cell: every visible part before any hidden one
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class Settings:
     timeout: float = 900  # seconds for all of a submission's cells
     call_timeout: float = 120  # seconds for each call a check makes
     budget: float = 600  # seconds for all the calls of all the checks of one submission (an honest one: under 60)
+    judging: float = 300  # seconds of the judge's own work on one submission, as CPU time and beyond the above
     restarts: int = 1  # workers started again after one stopped, for the exercises still to grade
     sandboxed: bool = True
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
@@ -35,6 +38,7 @@ class Result:
     ran: list = field(default_factory=list)  # the worker's outputs of the student's cells
     status: str = "graded"
     seconds: float = 0.0
+    judge_memory: int = 0  # bytes: the judge's peak resident set
 
 
 def read_submission(submission: Path) -> nbformat.NotebookNode:
@@ -45,3 +49,23 @@ def read_submission(submission: Path) -> nbformat.NotebookNode:
         return nbformat.read(submission, as_version=4)
     except Exception as err:  # noqa: BLE001 -- whatever the file is, it is not a notebook we can read
         raise ValueError(f"not a notebook that can be read ({type(err).__name__})") from None
+
+
+def cells_to_run(submitted: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[dict]:
+    """The submission's code cells in order, each locked one as the instructor wrote it; left out: the check
+    cells (they run in the judge) and the cells tagged ``grading.SKIP_TAG`` (training, which no check uses)."""
+    locked = {
+        cell.metadata.nbgrader.grade_id: cell
+        for cell in source.cells
+        if cell.metadata.get("nbgrader", {}).get("locked")
+    }
+    cells = []
+    for index, cell in enumerate(submitted.cells):
+        metadata = cell.get("metadata", {})
+        original = locked.get(metadata.get("nbgrader", {}).get("grade_id"))
+        if cell.cell_type != "code" or (original is not None and original.metadata.nbgrader.get("grade")):
+            continue
+        if grading.SKIP_TAG in metadata.get("tags", []):
+            continue
+        cells.append({"index": index, "source": original.source if original is not None else str(cell.source)})
+    return cells
