@@ -19,6 +19,12 @@ C5 = '    x = layers.Dense(120, activation=activation, name="C5")(x)\n'
 
 ALTERNATIVES = [
     (
+        "vgg_block",
+        "one nested keras.Sequential",
+        [('x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)',
+          'x = keras.Sequential([layers.Conv2D(filters, 3, padding="same", activation="relu")])(x)')],
+    ),
+    (
         "LeNet5",
         "activation layers",
         [(C1, 'x = layers.Conv2D(6, 5, name="C1")(inputs)\n    x = layers.Activation(activation)(x)')],
@@ -75,6 +81,20 @@ ALTERNATIVES = [
 ]
 
 MISTAKES = [
+    (
+        "LeNet5",
+        "no bias in C1",
+        [(C1, C1.replace("name=\"C1\"", "name=\"C1\", use_bias=False"))],
+        r"layer 1 \(C1\): expected use_bias=True, got use_bias=False\.$",
+        "keep the default use_bias=True",
+    ),
+    (
+        "vgg_block",
+        "no bias",
+        [('padding="same", activation="relu")', 'padding="same", activation="relu", use_bias=False)')],
+        r"layer 1 \(Conv2D\): expected use_bias=True, got use_bias=False\.$",
+        "keep the default use_bias=True",
+    ),
     (
         "LeNet5",
         "padded convolution",

@@ -17,9 +17,20 @@ CONV_5X5 = 'layers.Conv2D(n_5x5, 5, padding="same", activation="relu")(branch_5x
 POOL = 'layers.MaxPooling2D(3, strides=1, padding="same")(x)'
 POOL_PROJ = 'branch_pool = layers.Conv2D(pool_proj, 1, activation="relu")(branch_pool)'
 NAIVE = "return height * width * filters * kernel_size * kernel_size * in_channels"
+REDUCTION = "reduce = height * width * reduce_filters * in_channels"
 REDUCED = "return reduce + height * width * filters * kernel_size * kernel_size * reduce_filters"
 
 ALTERNATIVES = [
+    (
+        "inception_module",
+        "the 5x5 branch as a nested keras.Sequential",
+        [
+            ('branch_5x5 = layers.Conv2D(n_5x5_reduce, 1, activation="relu")(x)',
+             'branch_5x5 = keras.Sequential([layers.Conv2D(n_5x5_reduce, 1, activation="relu"), '
+             'layers.Conv2D(n_5x5, 5, padding="same", activation="relu")])(x)'),
+            ('branch_5x5 = layers.Conv2D(n_5x5, 5, padding="same", activation="relu")(branch_5x5)', ""),
+        ],
+    ),
     ("inception_module", "ReLU layer", [(CONV_1X1, "layers.ReLU()(layers.Conv2D(n_1x1, 1)(x))")]),
     (
         "inception_module",
@@ -90,6 +101,20 @@ ALTERNATIVES = [
 ]
 
 MISTAKES = [
+    (
+        "branch_mults",
+        "reduction costed on the output filters",
+        [(REDUCTION, REDUCTION.replace("* in_channels", "* filters"))],
+        r"reduce_filters=16\) returned [\d,]+, expected 12,443,648",
+        "the 1x1 reduction reads the in_channels",
+    ),
+    (
+        "branch_mults",
+        "reduction costed as a k x k convolution",
+        [(REDUCTION, REDUCTION + " * kernel_size * kernel_size")],
+        r"reduce_filters=16\) returned [\d,]+, expected 12,443,648",
+        "no kernel_size factor",
+    ),
     (
         "inception_module",
         "concatenated on axis 1",
@@ -201,6 +226,14 @@ MISTAKES = [
         [(REDUCED, REDUCED + " + height * width * (filters + reduce_filters)")],
         r"reduce_filters=16\) returned 12,481,280, expected 12,443,648",
         "counts multiplications only",
+    ),
+    (
+        "branch_mults",
+        "a 32-bit product",
+        [(NAIVE, "import numpy as np\n        return int(np.prod([height, width, filters, kernel_size, kernel_size, "
+                 "in_channels], dtype=np.int32))")],
+        r"branch_mults\(56, 56, 192, 5, 256, reduce_filters=None\) returned -441,450,496, expected 3,853,516,800",
+        "overflowed a 32-bit integer",
     ),
     (
         "branch_mults",

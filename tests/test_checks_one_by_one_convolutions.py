@@ -22,6 +22,12 @@ SWAPPED = "return ops.matmul(kernel, x) + bias"
 COUNT = "return height * width * filters * kernel_size * kernel_size * in_channels"
 
 ALTERNATIVES = [
+    (
+        "bottleneck",
+        "one nested keras.Sequential",
+        [(REDUCE, "return keras.Sequential([layers.Conv2D(reduce_filters, 1, activation=\"relu\"), layers.Conv2D("
+                  "filters, kernel_size, padding=\"same\", activation=\"relu\")])(x)"), (SPREAD, "")],
+    ),
     ("pointwise_conv", "einsum", [(MATMUL, 'return ops.einsum("bhwc,cd->bhwd", x, kernel) + bias')]),
     ("pointwise_conv", "tensordot", [(MATMUL, "return ops.add(ops.tensordot(x, kernel, axes=1), bias)")]),
     (
@@ -74,6 +80,42 @@ ALTERNATIVES = [
 ]
 
 MISTAKES = [
+    (
+        "pointwise_conv",
+        "bias added before the product",
+        [(MATMUL, "return ops.matmul(x + bias, kernel)")],
+        "returned wrong values",
+        r"add the bias after the product: x @ kernel \+ bias, not \(x \+ bias\) @ kernel",
+    ),
+    (
+        "pointwise_conv",
+        "bias reshaped to (out, 1, 1)",
+        [(MATMUL, "return ops.matmul(x, kernel) + ops.reshape(bias, (-1, 1, 1))")],
+        "returned wrong values",
+        r"keep the bias's shape, \(out_channels,\)",
+    ),
+    (
+        "conv_multiplications",
+        "one multiplication fewer per output",
+        [(COUNT, "return height * width * filters * (kernel_size * kernel_size * in_channels - 1)")],
+        r"returned 120,397,312, expected 120,422,400",
+        "not one fewer",
+    ),
+    (
+        "bottleneck",
+        "batch norm between the 1x1 convolution and its ReLU",
+        [(REDUCE, REDUCE.replace(', activation="relu")(x)', ")(x)\n    x = layers.BatchNormalization()(x)\n"
+                                                          "    x = layers.ReLU()(x)"))],
+        r"^bottleneck: layer 2: BatchNormalization is extra, between layer 1 \(Conv2D\) and its relu\.$",
+        "has no such layer here",
+    ),
+    (
+        "pointwise_conv",
+        "NumPy instead of keras.ops",
+        [(MATMUL, "return np.matmul(x, kernel) + bias")],
+        r"^pointwise_conv on keras.Input\(shape=\(5, 3, 5\), batch_size=2\): raised ValueError",
+        r"use keras.ops \(ops.matmul\), which runs on a symbolic keras.Input",
+    ),
     ("pointwise_conv", "bias missing", [("+ bias", "")], "wrong values", "add the bias"),
     (
         "pointwise_conv",
@@ -211,6 +253,14 @@ MISTAKES = [
         [(COUNT, "return height * width * filters * (kernel_size * kernel_size * in_channels + 1)")],
         "returned 120,447,488, expected 120,422,400",
         "counts multiplications only: a bias is added",
+    ),
+    (
+        "conv_multiplications",
+        "a 32-bit product",
+        [(COUNT, "import numpy as np\n    return np.prod([*output_shape, kernel_size, kernel_size, in_channels], "
+                 "dtype=np.int32)")],
+        r"conv_multiplications\(\(224, 224, 64\), 7, 64\) returned 1,480,589,312, expected 10,070,523,904",
+        "overflowed a 32-bit integer",
     ),
     (
         "conv_multiplications",

@@ -78,6 +78,60 @@ ALTERNATIVES = [
 MISTAKES = [
     (
         "identity_block",
+        "one BatchNormalization object for the three places",
+        {
+            "identity_block": [
+                ("X = layers.BatchNormalization(axis=3)(X, training=training)", "X = bn(X, training=training)"),
+                ("F1, F2, F3 = filters", "F1, F2, F3 = filters\n    bn = layers.BatchNormalization(axis=3)"),
+            ]
+        },
+        r"layers 2, 5, 8 are one BatchNormalization object, called 3 times\.$",
+        "create a new layer for each place",
+    ),
+    (
+        "identity_block",
+        "a ReLU capped at 6 after the Add",
+        {"identity_block": [(ADD_THEN_RELU, ADD_THEN_RELU.replace('Activation("relu")', "ReLU(max_value=6)"))]},
+        r"layer 9 \(Add\): the ReLU after the Add is a ReLU with max_value=6, expected a plain ReLU\.$",
+        "without max_value",
+    ),
+    (
+        "identity_block",
+        "a layer name written out",
+        {"identity_block": [(ADD, 'X = layers.Add(name="add_shortcut")([X, X_shortcut])')]},
+        r"^identity_block\(.*\), applied twice in one model: returned a tensor Keras cannot make a model of",
+        r"every layer name must be unique",
+    ),
+    (
+        "identity_block",
+        "initializer called with a positional 0",
+        {"identity_block": [("initializer(seed=0)", "initializer(0)")]},
+        r"calls initializer\(0\), expected initializer\(seed=0\)\.$",
+        r"the seed by name",
+    ),
+    (
+        "convolutional_block",
+        "initializer called with another seed",
+        {"convolutional_block": [("initializer(seed=0)", "initializer(seed=1)")]},
+        r"calls initializer\(seed=1\), expected initializer\(seed=0\)\.$",
+        r"initializer\(seed=0\)",
+    ),
+    (
+        "identity_block",
+        "batch norm with another momentum",
+        {"identity_block": [("BatchNormalization(axis=3)", "BatchNormalization(axis=3, momentum=0.9)")]},
+        r"layer 2 \(BatchNormalization\): expected momentum=0.99, got momentum=0.9\.$",
+        r"keep BatchNormalization's defaults",
+    ),
+    (
+        "ResNet50",
+        "output layer of 6 units written out",
+        {"ResNet50": [("layers.Dense(classes,", "layers.Dense(6,")]},
+        r"^ResNet50: the head, layer \d+ \(Dense\): expected units=5, got units=6",
+        r"one unit per class: Dense\(classes\), from the argument",
+    ),
+    (
+        "identity_block",
         "final ReLU missing",
         {"identity_block": [(ADD_THEN_RELU, ADD)]},
         r"no ReLU follows the Add",
@@ -201,6 +255,14 @@ MISTAKES = [
         },
         r"layer 1 \(Conv2D\): expected strides=\(2, 2\), got strides=\(1, 1\)",
         r"stride s goes on the first 1x1 convolution",
+    ),
+    (
+        "convolutional_block",
+        "stride fixed at 2",
+        {"convolutional_block": [("strides=(s, s)", "strides=(2, 2)")]},
+        r"^convolutional_block\(a tensor of shape \(m, 9, 7, 4\), f=3, filters=\(2, 3, 5\), s=1\): layer \d+ "
+        r"\(Conv2D\): expected strides=\(1, 1\), got strides=\(2, 2\)",
+        r"the stride s goes on the first 1x1 convolution",
     ),
     (
         "convolutional_block",

@@ -63,6 +63,34 @@ ALTERNATIVES = [
 MISTAKES = [
     (
         "zero_padding_shortcut",
+        "channels strided too",
+        [(SLICE, "X = X[:, ::s, ::s, ::s]")],
+        "wrong values",
+        "keep every channel: slice height and width only",
+    ),
+    (
+        "residual_basic_block",
+        "a ReLU capped at 6 after the Add",
+        [(ADD_THEN_RELU, "return layers.ReLU(max_value=6)(layers.Add()([branch, X_shortcut]))")],
+        r"ends with Add -> a ReLU with max_value=6, expected Add -> a plain ReLU\.$",
+        "without max_value",
+    ),
+    (
+        "residual_basic_block",
+        "batch norm with another epsilon",
+        [("BatchNormalization(axis=3)", "BatchNormalization(axis=3, epsilon=1e-5)")],
+        r"layer 2 \(BatchNormalization\): expected epsilon=0.001, got epsilon=1e-05\.$",
+        r"keep BatchNormalization's defaults",
+    ),
+    (
+        "residual_basic_block",
+        "identity shortcut whenever the channels match",
+        [("if s == 1 and X.shape[-1] == filters:", "if X.shape[-1] == filters:")],
+        r"^residual_basic_block with option A where only the stride changes \(s=2, channels == filters\): raised",
+        r"where the shape changes \(s > 1",
+    ),
+    (
+        "zero_padding_shortcut",
         "no subsampling",
         [(SLICE, "pass")],
         r"returned shape \(2, 8, 8, 8\)",

@@ -72,7 +72,7 @@ def lenet5_table(input_shape, classes: int, activation: str, pool: str) -> list:
     def conv(shape, filters, in_channels):
         return row(
             "Conv2D", shape, (5 * 5 * in_channels + 1) * filters, filters=filters, kernel_size=(5, 5),
-            strides=(1, 1), padding="valid", activation=activation,
+            strides=(1, 1), padding="valid", activation=activation, use_bias=True,
         )  # fmt: skip
 
     return [
@@ -81,9 +81,9 @@ def lenet5_table(input_shape, classes: int, activation: str, pool: str) -> list:
         conv((h3, w3, 16), 16, 6),
         row(pool, (h4, w4, 16), 0, **POOL_2X2),
         row("Flatten", (flat,), 0),
-        row("Dense", (120,), (flat + 1) * 120, units=120, activation=activation),
-        row("Dense", (84,), (120 + 1) * 84, units=84, activation=activation),
-        row("Dense", (classes,), (84 + 1) * classes, units=classes, activation="softmax"),
+        row("Dense", (120,), (flat + 1) * 120, units=120, activation=activation, use_bias=True),
+        row("Dense", (84,), (120 + 1) * 84, units=84, activation=activation, use_bias=True),
+        row("Dense", (classes,), (84 + 1) * classes, units=classes, activation="softmax", use_bias=True),
     ]
 
 
@@ -93,7 +93,7 @@ def vgg_block_table(input_shape, n_convs: int, filters: int) -> list:
     convs = [
         row(
             "Conv2D", (height, width, filters), (3 * 3 * in_channels + 1) * filters, filters=filters,
-            kernel_size=(3, 3), strides=(1, 1), padding="same", activation="relu",
+            kernel_size=(3, 3), strides=(1, 1), padding="same", activation="relu", use_bias=True,
         )
         for in_channels in [channels] + [filters] * (n_convs - 1)
     ]  # fmt: skip

@@ -43,6 +43,10 @@ BIAS_ONLY_ADDS = (  # for the counting exercises
     "this exercise counts multiplications only: a bias is added to each output value, not multiplied, so it "
     "adds none."
 )
+OVERFLOW = (  # for the counting exercises: a large layer's count passes 2**31
+    "the product overflowed a 32-bit integer (np.int32, or an int32 tensor), which wraps around past "
+    "2,147,483,647: multiply Python ints, e.g. int(height) * int(width) * ..."
+)
 OWN_CODE_HINT = "run your function on its own in a new cell to see the full traceback."
 UNKNOWN_SIZES = ("n_H", "n_W", "n_C")
 
@@ -78,6 +82,12 @@ class RemoteFunction:
 
     def answer(self, kind: str, what: str, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not say how it answers")
+
+
+def signature(args: tuple, kwargs: dict) -> str:
+    """The arguments of a call as written, e.g. ``"seed=0"`` or ``"0"``: how a student called a function the
+    check handed over (the course's ``initializer``)."""
+    return ", ".join([*map(repr, args), *(f"{key}={value!r}" for key, value in sorted(kwargs.items()))])
 
 
 def call_student(what: str, fn, *args, **kwargs):
@@ -161,6 +171,18 @@ def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
             "compute the output from the tensor your function is given, layer by layer, not from a keras.Input "
             "of your own.",
         ) from err
+
+
+def build_twice(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
+    """``build_model`` with ``fn`` applied twice in a row, as a network that reuses a block does: a layer name
+    written out then appears twice in one model, which Keras refuses."""
+    if isinstance(fn, RemoteFunction):
+        return fn.answer("build_twice", what, input_shape, *args, **kwargs)
+
+    def twice(X, *a, **k):
+        return call_student(what, fn, call_student(what, fn, X, *a, **k), *a, **k)
+
+    return build_model(what, twice, input_shape, *args, **kwargs)
 
 
 def with_hints(what: str, hints: dict, call, *args, **kwargs):
@@ -383,6 +405,7 @@ def check_count(what: str, call: str, got, expected: int, mistakes: dict, otherw
             "multiply integers; avoid `/` and floats.",
         )
     if got != expected:
+        mistakes = {**mistakes, OVERFLOW: (expected + 2**31) % 2**32 - 2**31}
         hint = next((hint for hint, wrong in mistakes.items() if got in _alternatives(wrong)), otherwise)
         raise CheckFailed(what, f"{call} returned {got:,}, expected {expected:,}.", hint)
 

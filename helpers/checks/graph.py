@@ -37,12 +37,15 @@ KEY_CONFIG = {
     "Dense": ("units", "activation", "use_bias"),
     "MaxPooling2D": ("pool_size", "strides", "padding"),
     "AveragePooling2D": ("pool_size", "strides", "padding"),
-    "BatchNormalization": ("axis",),
+    "BatchNormalization": ("axis", "momentum", "epsilon", "center", "scale"),
     "Activation": ("activation",),
     "ZeroPadding2D": ("padding",),
     "Dropout": ("rate",),
     "Concatenate": ("axis",),
 }
+CAPPED = "LeakyOrCappedReLU"  # the kind of a ReLU with max_value, negative_slope or threshold set
+PLAIN_RELU_HINT = "use a plain ReLU, layers.ReLU() or layers.Activation('relu'), without max_value or negative_slope."
+RELU_SETTINGS = ("max_value", "negative_slope", "threshold")
 ORDER_FREE = {"Add", "Multiply", "Maximum", "Minimum", "Average"}
 FOLDS_INTO = ("Conv2D", "Dense")
 
@@ -225,8 +228,8 @@ def _row(call: Call) -> LayerRow:
         kind, settings = ("ReLU", {}) if activation == "relu" else ("Activation", {"activation": activation})
     elif kind in ("ReLU", "Relu"):
         plain = not config.get("max_value") and not config.get("negative_slope") and not config.get("threshold")
-        kind = "ReLU" if plain else "LeakyOrCappedReLU"
-        settings = {} if plain else {k: config.get(k) for k in ("max_value", "negative_slope", "threshold")}
+        kind = "ReLU" if plain else CAPPED
+        settings = {} if plain else {k: config.get(k) for k in RELU_SETTINGS}
     rank = len(call.output_shape) + 1
     if isinstance(settings.get("axis"), int) and settings["axis"] < 0:
         settings["axis"] += rank
@@ -240,6 +243,12 @@ def _row(call: Call) -> LayerRow:
     own = call.name.rsplit("/", 1)[-1]  # without the path of a nested model
     label = kind if keras_named(own, call.kind) else own
     return LayerRow(call.name, kind, call.output_shape, params, mults, settings, label)
+
+
+def relu_settings(row: LayerRow) -> str:
+    """A capped or leaky ReLU's row as a student wrote it, e.g. ``"a ReLU with max_value=6"``."""
+    set_ = ", ".join(f"{key}={row.config[key]:g}" for key in RELU_SETTINGS if row.config.get(key))
+    return f"a ReLU with {set_}"
 
 
 def _pads_nothing(call: Call, settings: dict) -> bool:

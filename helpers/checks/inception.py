@@ -35,6 +35,7 @@ BRANCH_MULT_CASES = (
     (28, 28, 192, 3, 128, 96),
     (14, 14, 480, 3, 208, 96),
     (7, 7, 832, 1, 256, None),
+    (56, 56, 192, 5, 256, None),  # 3,853,516,800: more than a 32-bit integer holds
 )
 
 
@@ -87,6 +88,14 @@ def check_branch_mults(branch_mults, cases=BRANCH_MULT_CASES) -> None:
                     reduce + conv_mults((h, w, f), k, c)
                 ),
                 squared: reduce + h * w * f * k * r,
+                "the 1x1 reduction reads the in_channels of the input, and writes reduce_filters: "
+                "height x width x reduce_filters x in_channels.": [
+                    h * w * r * f + conv_mults((h, w, f), k, r),
+                    h * w * r * r + conv_mults((h, w, f), k, r),
+                ],
+                "the reduction is a 1x1 convolution: its count has no kernel_size factor.": (
+                    conv_mults((h, w, r), k, c) + conv_mults((h, w, f), k, r)
+                ),
                 core.BIAS_ONLY_ADDS: [expected + h * w * n for n in (f + r, f, r)] + [expected + f + r],
             }
         call = f"branch_mults({h}, {w}, {c}, {k}, {f}, reduce_filters={r})"

@@ -8,7 +8,16 @@ import keras
 import numpy as np
 
 from helpers import costs
-from helpers.checks.core import BIAS_ONLY_ADDS, build_model, call_student, check_array, check_close, check_count, passed
+from helpers.checks.core import (
+    BIAS_ONLY_ADDS,
+    CheckFailed,
+    build_model,
+    call_student,
+    check_array,
+    check_close,
+    check_count,
+    passed,
+)
 from helpers.checks.tables import compare_models
 from helpers.checks.tables import expected_row as row
 
@@ -20,6 +29,10 @@ CONTRACT = (
 # (shape of x, out_channels) per case. In the first every axis has the kernel's size, so that a product over
 # other axes runs too and its values show which axes it used; the second has a kernel that is not square.
 POINTWISE_CASES = (((3, 3, 3, 3), 3), ((2, 4, 4, 5), 2))
+KERAS_OPS_HINT = (
+    "use keras.ops (ops.matmul), which runs on a symbolic keras.Input and on every backend's tensors, as a "
+    "layer's computation must; a NumPy function needs actual numbers."
+)
 
 
 def check_pointwise_conv(pointwise_conv, cases=POINTWISE_CASES) -> None:
@@ -40,13 +53,32 @@ def check_pointwise_conv(pointwise_conv, cases=POINTWISE_CASES) -> None:
         conv.set_weights([kernel[None, None], bias])
         expected = keras.ops.convert_to_numpy(conv(x))
         check_close(what, got, expected, mistakes=_pointwise_mistakes(x, kernel, bias, expected))
+    _check_symbolic(what, pointwise_conv, kernel, bias)
     passed(what)
+
+
+def _check_symbolic(what: str, pointwise_conv, kernel, bias) -> None:
+    """On a keras.Input (of a fixed batch size, so that a reshape by x.shape runs), it must give a symbolic tensor,
+    as a layer's computation does: a NumPy function needs actual numbers."""
+    x = keras.Input((5, 3, kernel.shape[0]), batch_size=2)
+    expected = (2, 5, 3, kernel.shape[1])
+    where = f"{what} on keras.Input(shape=(5, 3, {kernel.shape[0]}), batch_size=2)"
+    try:
+        got = call_student(where, pointwise_conv, x, kernel, bias)
+    except CheckFailed as failure:
+        raise CheckFailed(where, failure.problem, KERAS_OPS_HINT) from None
+    if not isinstance(got, keras.KerasTensor) or tuple(got.shape) != expected:
+        shape = f" of shape {tuple(got.shape)}" if hasattr(got, "shape") else ""
+        raise CheckFailed(
+            where, f"returned a {type(got).__name__}{shape}, expected a symbolic tensor of shape {expected}.",
+            KERAS_OPS_HINT,
+        )
 
 
 def _pointwise_mistakes(x, kernel, bias, expected) -> dict:
     """``{hint: [the values that mistake gives]}``, each in every order of its axes: the answer without its
-    bias or with a ReLU, and products and sums over other axes than the input channels (with and without the
-    bias) where the sizes let them run."""
+    bias, with a ReLU or with the bias misplaced, and products and sums over other axes than the input channels
+    (with and without the bias) where the sizes let them run."""
     c_in = kernel.shape[0]
     product = x[..., None] * kernel  # (batch, height, width, in, out): the sum over axis 3 is the answer
     finished = {
@@ -55,6 +87,14 @@ def _pointwise_mistakes(x, kernel, bias, expected) -> dict:
         "the values are right but the axes are not: keep (batch, height, width) first and the output channels "
         "last.": expected,
     }
+    linear = expected - bias
+    if c_in == bias.shape[0]:  # then (x + bias) @ kernel runs
+        finished["add the bias after the product: x @ kernel + bias, not (x + bias) @ kernel."] = linear + bias @ kernel
+    if x.shape[1] == bias.shape[0]:  # then a bias of shape (out_channels, 1, 1) broadcasts along height
+        finished[
+            "keep the bias's shape, (out_channels,): it then adds along the last axis; reshaped to (out_channels, "
+            "1, 1) it adds along height."
+        ] = linear + bias[None, :, None, None]
     summed = {f"this sums over the output channels, the kernel's last axis; {CONTRACT}": [product.sum(axis=4)]}
     if kernel.shape[0] == kernel.shape[1]:
         summed["multiply by `kernel`, not its transpose: its shape is (in_channels, out_channels)."] = [
@@ -99,7 +139,10 @@ def check_bottleneck(bottleneck, input_shape=(28, 28, 192), reduce_filters=16, f
     passed(what)
 
 
-CONV_MULT_CASES = (((28, 28, 192), 32, 5), ((28, 28, 192), 16, 1), ((28, 28, 16), 32, 5), ((15, 9, 7), 4, 3))
+# The last is larger than a 32-bit integer holds: 10,070,523,904 multiplications.
+CONV_MULT_CASES = (
+    ((28, 28, 192), 32, 5), ((28, 28, 192), 16, 1), ((28, 28, 16), 32, 5), ((15, 9, 7), 4, 3), ((224, 224, 64), 64, 7)
+)
 
 
 def check_conv_multiplications(conv_multiplications, cases=CONV_MULT_CASES) -> None:
@@ -121,6 +164,8 @@ def check_conv_multiplications(conv_multiplications, cases=CONV_MULT_CASES) -> N
             "the kernel covers kernel_size x kernel_size pixels: use kernel_size squared.": h * w * c_out * size * c_in,
             "count every output channel: multiply by the number of filters.": h * w * size * size * c_in,
             "count multiplications only, not the additions as well.": 2 * cost.mults,
+            "each output value takes kernel_size x kernel_size x in_channels multiplications, not one fewer (that "
+            "is the number of additions between them).": h * w * c_out * (size * size * c_in - 1),
             BIAS_ONLY_ADDS: [cost.mults + h * w * c_out, cost.mults + c_out],
         }
         call = f"conv_multiplications({cost.output_shape}, {size}, {c_in})"

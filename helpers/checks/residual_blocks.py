@@ -19,15 +19,17 @@ from helpers.checks.core import (
     CheckFailed,
     build_and_compare,
     build_model,
+    build_twice,
     call_model_function,
     call_student,
     called,
     check_array,
     passed,
+    signature,
     with_hints,
 )
-from helpers.checks.graph import layer_table, operations
-from helpers.checks.tables import compare_tables
+from helpers.checks.graph import CAPPED, PLAIN_RELU_HINT, layer_table, operations, relu_settings
+from helpers.checks.tables import BATCH_NORM_DEFAULTS, compare_tables
 from helpers.checks.tables import expected_row as row
 from helpers.costs import LayerRow
 
@@ -56,6 +58,7 @@ HINTS = {
     "convolutional block) to the last BatchNormalization of the main path.",
     "output_shape": "check the strides and padding of this layer and of the layers before it.",
     "params": "check the number of filters and the kernel size.",
+    "units": "the output layer has one unit per class: Dense(classes), from the argument, not a number written out.",
 }
 ADD_SHAPES_HINT = (
     "the two inputs of the Add must have the same shape. Check that the f x f convolution uses padding='same', "
@@ -68,6 +71,14 @@ TRAINING_HINT = (
     "in inference mode."
 )
 OPERATION_HINTS = {"Add": ADD_SHAPES_HINT, "BatchNormalization": HINTS["axis"]}
+REUSE_HINT = (
+    "ResNet50 calls this block many times in one model, where every layer name must be unique: leave out "
+    "name=..., or make each name from the block's arguments."
+)
+SEED_HINT = (
+    "call it as the course does, initializer(seed=0): the seed by name (a number on its own sets the "
+    "initializer's first argument, e.g. minval of random_uniform), and 0, so that the weights are reproducible."
+)
 INITIALIZER_HINT = "give every Conv2D kernel_initializer=initializer(seed=0), as the course does."
 UNCALLED_HINT = (
     "call the initializer to make one: kernel_initializer=initializer(seed=0); `initializer` on its own is "
@@ -79,7 +90,8 @@ IDENTITY_HINTS = {**HINTS, "kind": IDENTITY, "missing": IDENTITY, "extra": IDENT
 # 'same' and a shortcut from the wrong tensor keep the shapes fitting, so the table names them instead of a
 # shape error at the Add. The second case has f=5, so that a middle kernel fixed at 3x3 shows.
 IDENTITY_CASES = (((None, None, 6), 3, (6, 6, 6), None), ((6, 6, 6), 5, (2, 3, 6), None))
-CONVOLUTIONAL_CASES = (((None, None, 6), 3, (6, 6, 6), 2), ((8, 8, 3), 5, (2, 3, 6), 2))
+# The middle case: stride 1, as ResNet-50's first stage uses the block, on a non-square input.
+CONVOLUTIONAL_CASES = (((None, None, 6), 3, (6, 6, 6), 2), ((9, 7, 4), 3, (2, 3, 5), 1), ((8, 8, 3), 5, (2, 3, 6), 2))
 RESNET50_STAGES = (((64, 64, 256), 3, 1), ((128, 128, 512), 4, 2), ((256, 256, 1024), 6, 2), ((512, 512, 2048), 3, 2))
 
 
@@ -122,7 +134,7 @@ class _Table:
 
     def batch_norm(self, source: int) -> int:
         shape = self.shapes[source]
-        return self.add("BatchNormalization", (source,), shape, 4 * shape[-1], axis=3)
+        return self.add("BatchNormalization", (source,), shape, 4 * shape[-1], axis=3, **BATCH_NORM_DEFAULTS)
 
     def relu(self, source: int) -> int:
         return self.add("ReLU", (source,), self.shapes[source])
@@ -184,6 +196,7 @@ def check_identity_block(fn, cases=IDENTITY_CASES) -> None:
         model = with_hints(case, OPERATION_HINTS, build_model, fn, input_shape, f, filters)
         _check_structure(case, model, block_table(input_shape, f, filters), IDENTITY_HINTS)
     _check_values(case, fn, *cases[-1][:3])
+    _check_reusable(case, fn, *cases[-1][:3])
     passed(what)
 
 
@@ -199,12 +212,14 @@ def check_convolutional_block(fn, cases=CONVOLUTIONAL_CASES) -> None:
         model = with_hints(case, OPERATION_HINTS, build_model, fn, input_shape, f, filters, s=s)
         _check_structure(case, model, block_table(input_shape, f, filters, s), HINTS, convolutional=True)
     _check_values(case, fn, *cases[-1][:3], s=cases[-1][3])
+    _check_reusable(case, fn, *cases[-1][:3], s=cases[-1][3])
     passed(what)
 
 
-def check_resnet50(fn, input_shape=(64, 64, 3), classes: int = 6) -> None:
+def check_resnet50(fn, input_shape=(64, 64, 3), classes: int = 5) -> None:
     """Check ``ResNet50(input_shape, classes)`` layer by layer; the first wrong layer (or block) is named, even
-    where the model cannot be built on ``input_shape`` (a stride of 2 too many leaves the last pool nothing)."""
+    where the model cannot be built on ``input_shape`` (a stride of 2 too many leaves the last pool nothing).
+    ``classes`` is not the signature's default of 6, so that an output layer of 6 units written out is caught."""
     what = "ResNet50"
 
     def build(shape):
@@ -243,6 +258,10 @@ def _check_structure(
                 "layers.BatchNormalization(axis=3)(X_shortcut, training=training) before the Add.",
             )
         readers = [r for r in got if f"layer {i}" in r.config["inputs"]]
+        capped = next((r for r in readers if r.kind == CAPPED), None)
+        if capped is not None and not any(r.kind == "ReLU" for r in readers):
+            raise CheckFailed(what, f"{where}: the ReLU after the Add is {relu_settings(capped)}, expected a plain "
+                              "ReLU.", PLAIN_RELU_HINT)
         if not any(r.kind == "ReLU" for r in readers):
             raise CheckFailed(
                 what,
@@ -261,12 +280,22 @@ class _Initializer:
 
     def __init__(self):
         self.uncalled = False
+        self.calls: list[str] = []  # each call's arguments as written (``signature``), e.g. "seed=0"
 
-    def __call__(self, seed=0, dtype=None, **kwargs):
-        if isinstance(seed, (tuple, list)):  # Keras passes the shape: the initializer itself was not called
+    def __call__(self, *args, **kwargs):
+        if args and isinstance(args[0], (tuple, list)):  # Keras passes the shape: the initializer was not called
             self.uncalled = True
-            return keras.ops.full(seed, 0.1, dtype=dtype)
+            return keras.ops.full(args[0], 0.1, dtype=kwargs.get("dtype"))
+        self.calls.append(signature(args, kwargs))
         return keras.initializers.Constant(0.1)
+
+
+def _check_reusable(what: str, fn, input_shape, f: int, filters, **kwargs) -> None:
+    """Applied twice in one model, as ResNet50 applies each block many times."""
+    try:
+        build_twice(what, fn, input_shape, f, filters, **kwargs)
+    except CheckFailed as failure:
+        raise CheckFailed(f"{what}, applied twice in one model", failure.problem, REUSE_HINT) from None
 
 
 def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None:
@@ -277,6 +306,9 @@ def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None
     )
     if constant.uncalled:
         raise CheckFailed(what, "passes `initializer` itself as kernel_initializer, without calling it.", UNCALLED_HINT)
+    other = next((call for call in constant.calls if call != "seed=0"), None)
+    if other is not None:
+        raise CheckFailed(what, f"calls initializer({other}), expected initializer(seed=0).", SEED_HINT)
     # the convolutions in the table's order, to name them by position as the table does
     convs = [call.operation for call in operations(model) if call.kind == "Conv2D"]
     rows = [(i, r) for i, r in enumerate(layer_table(model), start=1) if r.kind == "Conv2D"]

@@ -11,7 +11,7 @@ import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's 
 import keras
 
 from helpers.checks.core import CheckFailed
-from helpers.checks.graph import _normalise, layer_table
+from helpers.checks.graph import CAPPED, PLAIN_RELU_HINT, _normalise, layer_table, relu_settings
 from helpers.costs import LayerRow
 
 HINTS = {
@@ -30,7 +30,17 @@ HINTS = {
     "axis": "normalise (or concatenate) over the channel axis, the last one: axis=3 or axis=-1.",
     "units": "check the number of units of this Dense layer.",
     "pool_size": "check the pool size of this pooling layer.",
+    "use_bias": "keep the default use_bias=True: each filter (or unit) has a bias, which the parameters count.",
+    **dict.fromkeys(
+        ("momentum", "epsilon", "center", "scale"),
+        "keep BatchNormalization's defaults (momentum=0.99, epsilon=0.001): the exercise sets only its axis.",
+    ),
 }
+SHARED_HINT = (
+    "a layer object holds one set of weights, shared by every call: create a new layer for each place, e.g. "
+    "layers.BatchNormalization(axis=3)(X), instead of calling one object again."
+)
+BATCH_NORM_DEFAULTS = {"momentum": 0.99, "epsilon": 0.001, "center": True, "scale": True}  # Keras's own
 # Costs of the alignment: a row with the right kind but a wrong setting is that row, a row of another
 # kind is more likely a missing plus an extra one only when that explains more of the table.
 SAME_KIND, OTHER_KIND, GAP = 1, 1.5, 1
@@ -77,9 +87,13 @@ def compare_tables(
     if step == "replace":
         g, e = got[i], expected[j]
         where = f"{places[j]}, layer {i + 1} ({g.label})" if places else f"layer {i + 1} ({g.label})"
+        if g.kind == CAPPED and e.kind == "ReLU":
+            raise CheckFailed(what, f"{where}: expected a plain ReLU, got {relu_settings(g)}.", PLAIN_RELU_HINT)
         if g.kind != e.kind:
             raise CheckFailed(what, f"{where}: expected {e.kind}, got {g.kind}.", hints["kind"])
         key = next(k for k, v in e.config.items() if k != "inputs" and g.config.get(k) != v)
+        if key == "activation" and g.config.get(key) == "linear":
+            _check_activation_moved(what, got, i, e, hints)
         raise CheckFailed(
             what, f"{where}: expected {key}={e.config[key]!r}, got {key}={g.config.get(key)!r}.", hints.get(key, "")
         )
@@ -112,7 +126,34 @@ def compare_tables(
                 what, f"{where}: expected output shape {e.output_shape}, got {g.output_shape}.", hints["output_shape"]
             )
         if g.params != e.params:
+            uses = [k for k, r in enumerate(got, start=1) if r.name == g.name]
+            if len(uses) > 1:  # one layer object called at several places: its weights are counted once
+                raise CheckFailed(
+                    what, f"layers {', '.join(map(str, uses))} are one {g.kind} object, called {len(uses)} times.",
+                    SHARED_HINT,
+                )  # fmt: skip
             raise CheckFailed(what, f"{where}: expected {e.params:,} parameters, got {g.params:,}.", hints["params"])
+
+
+def _check_activation_moved(what: str, got: list[LayerRow], i: int, e: LayerRow, hints: dict) -> None:
+    """A layer expected with an activation, found without one, and that activation a few layers later: the
+    layers between them are extra (a BatchNormalization put between a convolution and its ReLU, say)."""
+    activation = e.config["activation"]
+    for k in range(i + 1, len(got)):
+        row = got[k]
+        if (row.kind == "ReLU" and activation == "relu") or row.config.get("activation") == activation:
+            extra = got[i + 1 : k]
+            if extra:
+                names = ", ".join(r.kind if r.label == r.kind else f"{r.kind} ({r.label})" for r in extra)
+                raise CheckFailed(
+                    what,
+                    f"layer {i + 2}: {names} {'is' if len(extra) == 1 else 'are'} extra, between layer {i + 1} "
+                    f"({got[i].label}) and its {activation}.",
+                    hints["extra"],
+                )
+            return
+        if row.kind not in ("BatchNormalization", "Dropout"):
+            return
 
 
 def _matches(g: LayerRow, e: LayerRow) -> bool:

@@ -12,8 +12,8 @@ import keras
 import numpy as np
 
 from helpers.checks.core import CheckFailed, build_model, call_student, check_close, passed, with_hints
-from helpers.checks.graph import layer_table, operations
-from helpers.checks.tables import compare_tables
+from helpers.checks.graph import CAPPED, PLAIN_RELU_HINT, layer_table, operations, relu_settings
+from helpers.checks.tables import BATCH_NORM_DEFAULTS, compare_tables
 from helpers.checks.tables import expected_row as row
 
 SUBSAMPLE = "subsample by slicing, X[:, ::s, ::s, :] (rows and columns 0, s, 2s and so on)"
@@ -65,6 +65,8 @@ def check_zero_padding_shortcut(fn) -> None:
     padded = {name: np.concatenate([kept, zeros], axis=-1) for name, kept in padded.items()}
     zeros_first = "the zeros go after the input channels: pad the last axis with [0, filters - channels]."
     padded[zeros_first] = np.concatenate([zeros, X[:, ::2, ::2, :]], axis=-1)
+    every_channel = f"keep every channel: slice height and width only, {SUBSAMPLE}."
+    padded[every_channel] = np.concatenate([X[:, ::2, ::2, ::2], np.zeros((2, 4, 4, 6), "float32")], axis=-1)
     expected = padded.pop("expected")
     check_close(what, got, expected, mistakes=padded)
     same = keras.ops.convert_to_numpy(call_student(what, build_model(what, fn, (8, 8, 4), 4, 1), X))
@@ -115,7 +117,7 @@ def basic_block_table(input_shape, filters: int, s: int, shortcut) -> list:
     height, width, channels = input_shape
     out = (-(-height // s), -(-width // s), filters)
     conv = {"kernel_size": (3, 3), "padding": "same", "activation": "linear", "use_bias": True, "filters": filters}
-    bn = row("BatchNormalization", out, 4 * filters, axis=3)
+    bn = row("BatchNormalization", out, 4 * filters, axis=3, **BATCH_NORM_DEFAULTS)
     table = [
         row("Conv2D", out, 9 * channels * filters + filters, strides=(s, s), **conv),
         bn,
@@ -138,6 +140,8 @@ BLOCK_CASES = (  # input shape, filters, s, shortcut, what the case is about
     ((8, 8, 8), 8, 1, None, "the plain block (shortcut=None)"),
     ((8, 8, 8), 8, 1, "projection", "shortcut='projection' where the shapes match (s=1, channels == filters)"),
     ((8, 8, 4), 8, 1, "zero_pad", "option A at s=1 (4 -> 8 channels)"),
+    ((8, 6, 8), 8, 2, "zero_pad", "option A where only the stride changes (s=2, channels == filters)"),
+    ((8, 6, 8), 8, 2, "projection", "a projection where only the stride changes (s=2, channels == filters)"),
 )
 
 
@@ -202,6 +206,9 @@ def _check_skip(what: str, rows: list, input_shape, filters: int, s: int, shortc
         raise CheckFailed(
             what, "has no Add layer.", "add the shortcut to the branch: layers.Add()([branch, X_shortcut])."
         )
+    if kinds[-2:] == ["Add", CAPPED]:
+        raise CheckFailed(what, f"ends with Add -> {relu_settings(rows[-1])}, expected Add -> a plain ReLU.",
+                          PLAIN_RELU_HINT)
     if kinds[-2:] != ["Add", "ReLU"]:
         raise CheckFailed(
             what,

@@ -176,12 +176,23 @@ class StudentFunction(core.RemoteFunction):
         except Exception as err:  # noqa: BLE001 -- a malformed answer (a field of the wrong type): the worker's
             raise core.CheckFailed(what, f"returned something the grader cannot read ({type(err).__name__}).",
                                    wire.READABLE_HINT) from None
-        uncalled = header.get("uncalled", [])
+        uncalled, calls = header.get("uncalled", []), header.get("calls", [])
         for key in uncalled if isinstance(uncalled, list) else []:  # the check's initializer, given uncalled
-            probe = kwargs.get(key) if isinstance(key, str) else args[key] if isinstance(key, int) else None
+            probe = _argument(args, kwargs, key)
             if hasattr(probe, "uncalled"):
                 probe.uncalled = True
+        for key, made in calls[:20] if isinstance(calls, list) else []:  # the calls of the check's initializer
+            probe = _argument(args, kwargs, key)
+            if hasattr(probe, "calls") and isinstance(made, list):
+                probe.calls += [str(call)[:200] for call in made[:200]]
         symbolic = [a for a in [*args, *kwargs.values()] if isinstance(a, keras.KerasTensor)]
         if kind == "call_student" and symbolic and isinstance(value, keras.Model):
             return value(symbolic[0] if len(symbolic) == 1 else symbolic)  # the function's output on these inputs
         return value
+
+
+def _argument(args: tuple, kwargs: dict, key):
+    """The argument a worker's answer names by position or keyword; None for a key that names none."""
+    if isinstance(key, str):
+        return kwargs.get(key)
+    return args[key] if type(key) is int and -len(args) <= key < len(args) else None

@@ -5,7 +5,8 @@ each prefixed by its length. A value in a header is JSON, or one of these tagged
 
 - ``{"array": key}``: an array of the npz (``"tensor": true``: the worker passes it on as a backend tensor);
 - ``{"tuple": [...]}``, ``{"list": [...]}``, ``{"dict": {...}}``;
-- ``{"input": shape}``: a ``keras.Input`` of that shape, for a function that builds layers;
+- ``{"input": shape, "batch": size}``: a ``keras.Input`` of that shape (and batch size, or None), for a function
+  that builds layers;
 - ``{"layer_class": name}``: a class of ``keras.layers``, e.g. ``pool_layer=layers.MaxPooling2D``;
 - ``{"initializer": config}``: a function that makes a Keras initializer, e.g. ``initializer=glorot_uniform``;
 - ``{"model": json, "weights": [keys]}``: a Keras model, as Keras's own config and its weights; without
@@ -26,6 +27,8 @@ import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's 
 
 import keras
 import numpy as np
+
+from helpers.checks.core import signature
 
 HEADER_LIMIT = 16 * 2**20
 ARRAYS_LIMIT = 512 * 2**20  # ResNet-50's weights at 64x64 are about 100 MB
@@ -50,9 +53,9 @@ OPERATIONS = {  # keras.ops on symbolic tensors, e.g. `X + X_shortcut` or ops.pa
     "keras.src.ops.numpy": {
         "Abs", "Add", "Average", "Concatenate", "Divide", "Einsum", "Exp", "ExpandDims", "GetItem", "Log", "Matmul",
         "Maximum", "Mean", "Minimum", "Multiply", "Negative", "Pad", "Power", "Reshape", "Sqrt", "Square", "Squeeze",
-        "Stack", "Subtract", "Sum", "Tanh", "Transpose", "TrueDivide", "Zeros", "ZerosLike",
+        "Stack", "Subtract", "Sum", "Tanh", "Tensordot", "Transpose", "TrueDivide", "Zeros", "ZerosLike", "Dot",
     },
-    "keras.src.ops.nn": {"Elu", "Gelu", "LeakyRelu", "Relu", "Relu6", "Selu", "Sigmoid", "Silu", "Softmax"},
+    "keras.src.ops.nn": {"Conv", "Elu", "Gelu", "LeakyRelu", "Relu", "Relu6", "Selu", "Sigmoid", "Silu", "Softmax"},
     "keras.src.ops.core": {"Cast"},
 }
 ALLOWED = (
@@ -62,7 +65,7 @@ ALLOWED = (
     | {("keras.src.activations.activations", "ReLU"), ("keras", "DTypePolicy")}
     | {(module, model) for module in ("keras", "keras.src.models.functional", "keras.src.models.sequential")
        for model in ("Functional", "Sequential")}
-    | {(None, name) for name in ("__keras_tensor__", "__slice__", "__ellipsis__", "__tuple__")}
+    | {(None, name) for name in ("__keras_tensor__", "__slice__", "__ellipsis__", "__tuple__", "__numpy__")}
 )
 ACTIVATIONS = {"elu", "gelu", "leaky_relu", "linear", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "swish",
                "tanh"}
@@ -159,7 +162,7 @@ class Encoder:
         if isinstance(value, dict) and all(type(k) is str for k in value):
             return {"dict": {k: self.encode(v) for k, v in value.items()}}
         if isinstance(value, keras.KerasTensor):
-            return {"input": list(value.shape[1:]), "dtype": value.dtype}
+            return {"input": list(value.shape[1:]), "dtype": value.dtype, "batch": value.shape[0]}
         if isinstance(value, type) and issubclass(value, keras.layers.Layer):
             return {"layer_class": value.__name__}
         if isinstance(value, keras.Model):
@@ -169,7 +172,7 @@ class Encoder:
         if isinstance(value, (np.ndarray, np.generic)) or keras.ops.is_tensor(value):
             return {"array": self._array(value), "tensor": keras.ops.is_tensor(value)}
         if self.factories and callable(value):  # e.g. initializer=glorot_uniform, as the course's blocks take
-            made = value()
+            made = value(seed=0)
             if isinstance(made, keras.initializers.Initializer):
                 return {"initializer": keras.initializers.serialize(made)}
         return {"object": type(value).__name__}
@@ -192,7 +195,10 @@ def decode(value, arrays: dict, make_input=keras.Input):
             return array[()]  # a NumPy scalar, as np.int64 from a NumPy computation
         return keras.ops.convert_to_tensor(array) if value.get("tensor") else array
     if "input" in value:
-        return make_input(tuple(value["input"]), value.get("dtype"))
+        batch = value.get("batch")
+        if batch is not None and (type(batch) is not int or not 0 < batch <= 1024):
+            raise WireError(f"an input's batch size is {batch!r}, not a number from 1 to 1024")
+        return make_input(tuple(value["input"]), dtype=value.get("dtype"), batch_size=batch)
     if "layer_class" in value:
         layer = getattr(keras.layers, str(value["layer_class"]), None)
         if not (isinstance(layer, type) and issubclass(layer, keras.layers.Layer)):
@@ -224,12 +230,14 @@ class InitializerFactory:
     def __init__(self, config):
         self.config = config
         self.uncalled = False
+        self.calls: list[str] = []  # how the student's code called it (``core.signature``), e.g. "seed=0"
 
-    def __call__(self, seed=0, dtype=None, **kwargs):
+    def __call__(self, *args, **kwargs):
         made = keras.initializers.deserialize(self.config)
-        if isinstance(seed, (tuple, list)):
+        if args and isinstance(args[0], (tuple, list)):
             self.uncalled = True
-            return made(seed, dtype=dtype)
+            return made(args[0], dtype=kwargs.get("dtype"))
+        self.calls.append(signature(args, kwargs))
         return made
 
 

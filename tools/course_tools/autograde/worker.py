@@ -24,11 +24,12 @@ from helpers.checks import core
 KINDS = {
     "call_student": core.call_student,
     "build_model": core.build_model,
+    "build_twice": core.build_twice,
     "call_model_function": core.call_model_function,
 }
 # A whole model is checked layer by layer (``core.call_model_function``): it goes back without its weights,
 # which the grader never reads (ResNet-50's at 64x64 are about 100 MB, VGG-16's 160 MB).
-STRUCTURE_ONLY = {"call_model_function"}
+STRUCTURE_ONLY = {"call_model_function", "build_twice"}
 SHOWN = ("text/plain",)  # what the feedback keeps of a cell's rich outputs
 
 
@@ -69,8 +70,8 @@ def answer(namespace: dict, request: dict, arrays: dict) -> tuple[dict, dict]:
         return _failed(core.CheckFailed(what, f"`{name}` is not defined.", "run the cell that defines it.")), {}
     inputs = []
 
-    def make_input(shape, dtype):
-        inputs.append(keras.Input(shape, dtype=dtype))
+    def make_input(shape, dtype=None, batch_size=None):
+        inputs.append(keras.Input(shape, dtype=dtype, batch_size=batch_size))
         return inputs[-1]
 
     args = wire.decode(request.get("args", {"list": []}), arrays, make_input)
@@ -84,12 +85,14 @@ def answer(namespace: dict, request: dict, arrays: dict) -> tuple[dict, dict]:
     except Exception as err:  # noqa: BLE001 -- e.g. an output Keras cannot make a model of
         return _failed(core.CheckFailed(what, f"returned a tensor that cannot be graded: {err}".splitlines()[0])), {}
     factories = [*enumerate(args), *kwargs.items()]
-    uncalled = [key for key, value in factories if isinstance(value, wire.InitializerFactory) and value.uncalled]
+    made = [(key, value) for key, value in factories if isinstance(value, wire.InitializerFactory)]
+    uncalled = [key for key, value in made if value.uncalled]
+    calls = [[key, value.calls] for key, value in made if value.calls]
     if isinstance(result, keras.Model):
         _made_serialisable(result)
     encoder = wire.Encoder(weights=request.get("kind") not in STRUCTURE_ONLY)
     try:
-        header = {"value": encoder.encode(result), "uncalled": uncalled}
+        header = {"value": encoder.encode(result), "uncalled": uncalled, "calls": calls}
     except Exception as err:  # noqa: BLE001 -- e.g. a layer of the student's own class
         problem = f"returned a model that cannot be graded: {str(err).splitlines()[0] if str(err) else err!r}"
         return _failed(core.CheckFailed(what, problem, wire.READABLE_HINT)), {}
