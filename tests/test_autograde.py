@@ -103,6 +103,17 @@ def test_a_check_decides_the_same_in_the_grader_as_in_the_notebook(notebook, tmp
     assert not differ, "\n".join(differ)
 
 
+def test_the_parameter_budget_holds_every_model_a_check_rebuilds_four_times_over():
+    vgg16 = keras.applications.VGG16(weights=None, input_shape=(64, 64, 3), classes=10)  # check_vgg16's
+    assert 4 * vgg16.count_params() <= wire.PARAMS_LIMIT < 5 * vgg16.count_params()
+    dense = {"module": "keras.layers", "class_name": "Dense", "config": {"units": 4096}}
+    model = {"module": "keras", "class_name": "Sequential", "config": {"name": "large",
+        "layers": [{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [None, 4096]}}]
+        + [dense] * 10}}  # fmt: skip
+    with pytest.raises(wire.WireError, match="parameters, more than"):
+        wire.load_model({"model": json.dumps(model)}, {})
+
+
 @pytest.mark.versions  # the allow-list holds whatever Keras's version: at the floors too
 def test_a_model_naming_other_code_is_refused():
     deep: list = []

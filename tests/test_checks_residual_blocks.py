@@ -77,6 +77,13 @@ ALTERNATIVES = [
 
 MISTAKES = [
     (
+        "convolutional_block",
+        "training forced to True on the shortcut's batch norm",
+        {"convolutional_block": [("(X_shortcut, training=training)", "(X_shortcut, training=True)")]},
+        r"BatchNormalization 4 of 4 is called with training=True, whatever the block's training argument\.$",
+        r"pass training=training to every BatchNormalization call",
+    ),
+    (
         "identity_block",
         "one BatchNormalization object for the three places",
         {

@@ -62,6 +62,13 @@ ALTERNATIVES = [
 
 MISTAKES = [
     (
+        "residual_basic_block",
+        "a layer name written out",
+        [(ADD_THEN_RELU, 'return layers.ReLU(name="block_out")(layers.Add()([branch, X_shortcut]))')],
+        r"^residual_basic_block with an identity shortcut .*, applied twice in one model: ",
+        "every layer name must be unique",
+    ),
+    (
         "zero_padding_shortcut",
         "channels strided too",
         [(SLICE, "X = X[:, ::s, ::s, ::s]")],

@@ -47,6 +47,10 @@ OVERFLOW = (  # for the counting exercises: a large layer's count passes 2**31
     "the product overflowed a 32-bit integer (np.int32, or an int32 tensor), which wraps around past "
     "2,147,483,647: multiply Python ints, e.g. int(height) * int(width) * ..."
 )
+REUSE_HINT = (
+    "a network calls this block many times in one model, where every layer name must be unique: leave out "
+    "name=..., or make each name from the block's arguments."
+)
 OWN_CODE_HINT = "run your function on its own in a new cell to see the full traceback."
 UNKNOWN_SIZES = ("n_H", "n_W", "n_C")
 
@@ -183,6 +187,14 @@ def build_twice(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
         return call_student(what, fn, call_student(what, fn, X, *a, **k), *a, **k)
 
     return build_model(what, twice, input_shape, *args, **kwargs)
+
+
+def check_reusable(what: str, fn, input_shape, *args, **kwargs) -> None:
+    """A block a network calls many times must build twice in one model (``build_twice``)."""
+    try:
+        build_twice(what, fn, input_shape, *args, **kwargs)
+    except CheckFailed as failure:
+        raise CheckFailed(f"{what}, applied twice in one model", failure.problem, REUSE_HINT) from None
 
 
 def with_hints(what: str, hints: dict, call, *args, **kwargs):

@@ -62,6 +62,7 @@ class Call:
     parents: list
     input_shapes: list
     output_shape: tuple = ()
+    keywords: dict | None = None  # the call's keyword arguments as Keras recorded them, e.g. {"training": True}
 
 
 def layer_table(model: keras.Model) -> list[LayerRow]:
@@ -129,7 +130,10 @@ def _graph(model: keras.Model, prefix: str = "") -> tuple[dict, list]:
                 alias[key] = inner_outputs[0]
                 continue
             kind = layer["class_name"]
-            calls[key] = Call(key[0], kind, operation, layer["config"], node, parents, [s for _, s in tensors])
+            keywords = call.get("kwargs") if isinstance(call, dict) else None
+            calls[key] = Call(
+                key[0], kind, operation, layer["config"], node, parents, [s for _, s in tensors], keywords=keywords
+            )
     for key, tensor in zip(_refs(config["output_layers"]), model.outputs):
         shapes[(prefix + key[0], key[1])] = tuple(tensor.shape[1:])
 

@@ -19,11 +19,11 @@ from helpers.checks.core import (
     CheckFailed,
     build_and_compare,
     build_model,
-    build_twice,
     call_model_function,
     call_student,
     called,
     check_array,
+    check_reusable,
     passed,
     signature,
     with_hints,
@@ -71,10 +71,6 @@ TRAINING_HINT = (
     "in inference mode."
 )
 OPERATION_HINTS = {"Add": ADD_SHAPES_HINT, "BatchNormalization": HINTS["axis"]}
-REUSE_HINT = (
-    "ResNet50 calls this block many times in one model, where every layer name must be unique: leave out "
-    "name=..., or make each name from the block's arguments."
-)
 SEED_HINT = (
     "call it as the course does, initializer(seed=0): the seed by name (a number on its own sets the "
     "initializer's first argument, e.g. minval of random_uniform), and 0, so that the weights are reproducible."
@@ -196,7 +192,7 @@ def check_identity_block(fn, cases=IDENTITY_CASES) -> None:
         model = with_hints(case, OPERATION_HINTS, build_model, fn, input_shape, f, filters)
         _check_structure(case, model, block_table(input_shape, f, filters), IDENTITY_HINTS)
     _check_values(case, fn, *cases[-1][:3])
-    _check_reusable(case, fn, *cases[-1][:3])
+    check_reusable(case, fn, *cases[-1][:3])
     passed(what)
 
 
@@ -212,7 +208,7 @@ def check_convolutional_block(fn, cases=CONVOLUTIONAL_CASES) -> None:
         model = with_hints(case, OPERATION_HINTS, build_model, fn, input_shape, f, filters, s=s)
         _check_structure(case, model, block_table(input_shape, f, filters, s), HINTS, convolutional=True)
     _check_values(case, fn, *cases[-1][:3], s=cases[-1][3])
-    _check_reusable(case, fn, *cases[-1][:3], s=cases[-1][3])
+    check_reusable(case, fn, *cases[-1][:3], s=cases[-1][3])
     passed(what)
 
 
@@ -290,14 +286,6 @@ class _Initializer:
         return keras.initializers.Constant(0.1)
 
 
-def _check_reusable(what: str, fn, input_shape, f: int, filters, **kwargs) -> None:
-    """Applied twice in one model, as ResNet50 applies each block many times."""
-    try:
-        build_twice(what, fn, input_shape, f, filters, **kwargs)
-    except CheckFailed as failure:
-        raise CheckFailed(f"{what}, applied twice in one model", failure.problem, REUSE_HINT) from None
-
-
 def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None:
     """Called on arrays, the block must give BatchNormalization's training or inference output as asked."""
     constant = _Initializer()
@@ -309,6 +297,14 @@ def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None
     other = next((call for call in constant.calls if call != "seed=0"), None)
     if other is not None:
         raise CheckFailed(what, f"calls initializer({other}), expected initializer(seed=0).", SEED_HINT)
+    norms = [call for call in operations(model) if call.kind == "BatchNormalization"]
+    for n, call in enumerate(norms, start=1):
+        forced = (call.keywords or {}).get("training")
+        if forced is not None:  # built with training=None: a flag of the block's own would show as None
+            raise CheckFailed(
+                what, f"BatchNormalization {n} of {len(norms)} is called with training={forced!r}, whatever the "
+                "block's training argument.", TRAINING_HINT,
+            )  # fmt: skip
     # the convolutions in the table's order, to name them by position as the table does
     convs = [call.operation for call in operations(model) if call.kind == "Conv2D"]
     rows = [(i, r) for i, r in enumerate(layer_table(model), start=1) if r.kind == "Conv2D"]

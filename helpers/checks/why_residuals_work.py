@@ -11,7 +11,15 @@ import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's 
 import keras
 import numpy as np
 
-from helpers.checks.core import CheckFailed, build_model, call_student, check_close, passed, with_hints
+from helpers.checks.core import (
+    CheckFailed,
+    build_model,
+    call_student,
+    check_close,
+    check_reusable,
+    passed,
+    with_hints,
+)
 from helpers.checks.graph import CAPPED, PLAIN_RELU_HINT, layer_table, operations, relu_settings
 from helpers.checks.tables import BATCH_NORM_DEFAULTS, compare_tables
 from helpers.checks.tables import expected_row as row
@@ -162,6 +170,7 @@ def check_residual_basic_block(fn, cases=BLOCK_CASES) -> None:
         compare_tables(where, rows, basic_block_table(input_shape, filters, s, shortcut), BLOCK_HINTS)
         if shortcut == "zero_pad":
             _check_identity_when_zeroed(where, model, input_shape, filters, s)
+    check_reusable(f"{what} with {cases[0][-1]}", fn, *cases[0][:-1])
     passed(what)
 
 

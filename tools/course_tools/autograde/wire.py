@@ -33,6 +33,8 @@ from helpers.checks.core import signature
 HEADER_LIMIT = 16 * 2**20
 ARRAYS_LIMIT = 512 * 2**20  # ResNet-50's weights at 64x64 are about 100 MB
 LAYER_LIMIT = 2000  # ResNet-50 has 177 layers; a model far larger is a loop gone wrong, not worth building
+# Four times the largest model a check rebuilds (VGG-16 at 64x64 with 10 classes: 39,928,522 parameters).
+PARAMS_LIMIT = 160_000_000
 DEPTH_LIMIT = 64  # nesting of a header or a model's config: a functional model's is about 10 deep
 # The most any layer of the course has (VGG-16's 4,096 units, 7x7 kernels): a value past them builds weights no
 # exercise needs (Dense(14000) after a large Flatten grew the judge to 21 GB).
@@ -299,6 +301,9 @@ def load_model(value: dict, arrays: dict) -> keras.Model:
         raise WireError("a model whose config is not JSON") from None
     check_model_config(config)
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    if isinstance(model, keras.Model) and model.count_params() > PARAMS_LIMIT:
+        raise WireError(f"a model of {model.count_params():,} parameters, more than the {PARAMS_LIMIT:,} a check "
+                        "can need")
     if "weights" in value:
         model.set_weights([_lookup(arrays, key) for key in value["weights"]])
     return model
