@@ -62,7 +62,7 @@ def main(argv=None) -> int:
               f"TFSMLayer (a layer that runs a saved graph); this Python has {keras}: pip install -U keras",
               file=sys.stderr)
         return 2
-    missing = None if args.no_sandbox else sandbox.available()
+    missing = sandbox.requirements() or (None if args.no_sandbox else sandbox.available())
     if missing:
         print(
             f"python -m course_tools.autograde: {missing} (--no-sandbox grades without it, for code you trust)",

@@ -7,8 +7,8 @@ at a time:
    (``course_tools.autograde.judge``), which runs the instructor's checks, hidden tests included, on what the worker
    answers; each in a sandbox of its own and within its own limits, the judge's wall clock covering them both. The
    judge reads nothing of the course folder, writes nothing outside its scratch folder, and, run as root, runs as
-   ``nobody``. Whatever goes wrong (a judge that ran out of memory or time, an answer it could not read) is that
-   submission's status, and the class goes on;
+   a user id of its own, as each worker does. Whatever goes wrong (a judge that ran out of memory or time, an
+   answer it could not read) is that submission's status, and the class goes on;
 2. this process alone writes the scores into the gradebook, and an ``autograded`` notebook for
    ``nbgrader generate_feedback``, with the student's outputs cut to plain text. It does not start Keras:
    a class with nothing left to grade was answered in 2.4 s instead of 16 s.
@@ -193,6 +193,9 @@ def record(
             comment = gradebook.find_comment(grade_id, notebook, course.assignment, student)
             comment.auto_comment = "No response." if given.get(grade_id, handed_out) == handed_out else None
         gradebook.db.commit()
+    if result.again:  # no marker: the next run grades it again
+        (folder / MARKER).unlink(missing_ok=True)
+        return
     (folder / MARKER).write_text(
         json.dumps(
             {
@@ -248,6 +251,7 @@ def grade_class(course: Course, jobs: int, settings: Settings, force: bool = Fal
 
     # What the judging processes print (a Keras warning, say) goes to a log beside the gradebook, not to the console.
     judges_log = course.root / f"judges-{course.assignment}.log"
+    RUNNING.stopping = False
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch, ThreadPoolExecutor(jobs) as pool:
         futures = {
             pool.submit(judge_submission, student, path, source, settings, Path(scratch) / student, judges_log): student
@@ -296,8 +300,7 @@ def judge_submission(student: str, submission: Path, source, settings: Settings,
     started again once for the steps left, if it stopped while answering). Anything that goes wrong is this
     submission's status, never the class's."""
     started = time.monotonic()
-    result = _judge_submission(student, submission, source, settings, scratch, log, deadline=started + settings.timeout
-                               + settings.budget + settings.judging)
+    result = _judge_submission(student, submission, source, settings, scratch, log, started + _limit(settings))
     result.seconds = time.monotonic() - started
     return result
 
@@ -319,8 +322,11 @@ def _judge_submission(student: str, submission: Path, source, settings: Settings
                    "call_timeout": settings.call_timeout, "budget": settings.budget, "restart": restarts > 0,
                    "scratch": str(scratch / "judge")}
             outcome = _judged(job, settings, scratch, log, deadline)
-            if isinstance(outcome, str):
-                return not_gradable(source, student, outcome)
+            if isinstance(outcome, JudgeFailed):
+                if not decided:
+                    return not_gradable(source, student, str(outcome), again=outcome.ours)
+                result.status = f"its judging stopped after a restart: {outcome}"  # what was decided stands
+                break
             result.ran = result.ran or outcome.get("ran") or []
             result.judge_memory = max(result.judge_memory, outcome["memory"])
             for name, part, points, text in outcome["steps"]:
@@ -330,8 +336,9 @@ def _judge_submission(student: str, submission: Path, source, settings: Settings
                 break
             failed = {name for (name, part), (points, _) in decided.items() if part == "visible" and not points}
             steps, spent, restarts = [s for s in outcome["left"] if s[0] not in failed], outcome["spent"], restarts - 1
-    except Exception as err:  # noqa: BLE001 -- the judge's answer, malformed: this submission's status
-        return not_gradable(source, student, f"its judging failed ({type(err).__name__})")
+            deadline += settings.timeout  # the cells run again in the restarted worker
+    except Exception as err:  # noqa: BLE001 -- the judge's answer, malformed, or a bug of ours: graded again next run
+        return not_gradable(source, student, f"its judging failed ({type(err).__name__})", again=True)
     for ex in exercises:
         grade_id = f"check_{ex.name}"
         result.scores[grade_id], result.outputs[grade_id] = combined(ex, decided, result.status)
@@ -351,45 +358,79 @@ def combined(exercise, decided: dict, stopped: str | None) -> tuple:
     return hidden[0], visible[1] + hidden[1]
 
 
-def _judged(job: dict, settings: Settings, scratch: Path, log: Path, deadline: float) -> dict | str:
-    """The judge's decisions on ``job``, with a fresh worker; or why there are none, in one line."""
+class JudgeFailed(str):
+    """Why a judge gave no decisions, in one line; ``ours``: a failure of the grader's side (a judge that could not
+    start, say), not the submission's, so that the next run grades the submission again."""
+
+    ours = False
+
+
+def _judged(job: dict, settings: Settings, scratch: Path, log: Path, deadline: float) -> dict | JudgeFailed:
+    """The judge's decisions on ``job``, with a fresh worker; or why there are none."""
     worker, answers = sandbox.start_worker(scratch / "work", settings.limits, settings.sandboxed)
     RUNNING.add(worker)
+    own_log = scratch / "judge.log"  # appended to ``log`` afterwards: a judge's file-size limit is not the log's
+    requests, process = worker.stdin.fileno(), os.pidfd_open(worker.pid)
     try:
-        requests, process = worker.stdin.fileno(), os.pidfd_open(worker.pid)
         fds = (requests, answers, process)
         limits = dataclasses.replace(settings.limits, cpu=int(settings.judging))
         judge = sandbox.start(["course_tools.autograde.judge", *map(str, fds)], scratch / "judge", limits,
-                              settings.sandboxed, log, pass_fds=fds, tools=sandbox.JUDGE_MODULES,
+                              settings.sandboxed, own_log, pass_fds=fds, tools=sandbox.JUDGE_MODULES,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         RUNNING.add(judge)
-        for fd in (answers, process):  # the judge's now: the worker sees its requests end when the judge is done
+    except BaseException:
+        RUNNING.stop(worker)
+        raise
+    finally:  # the judge's now: the worker sees its requests end when the judge is done
+        for fd in (answers, process):
             os.close(fd)
         worker.stdin.close()
+    try:
         try:
             out, _ = judge.communicate(json.dumps(job).encode(), timeout=max(deadline - time.monotonic(), 1))
         except subprocess.TimeoutExpired:
-            limit = settings.timeout + settings.budget + settings.judging
-            return f"it took longer than the {limit:.0f} s a submission may take"
+            return JudgeFailed(f"it took longer than the {_limit(settings):.0f} s a submission may take")
         finally:
             RUNNING.stop(judge)
     finally:
         RUNNING.stop(worker)
+        _append(own_log, log, scratch.name)
     code = judge.returncode  # killed by a signal: bubblewrap exits with 128 + its number
     if code < 0 or code > 128:
         stopped = signal.Signals(-code if code < 0 else code - 128)
         why = {signal.SIGXCPU: f"used more than {settings.judging:.0f} s of CPU time",
                signal.SIGKILL: "was killed, as by the kernel when memory runs out"}.get(stopped, f"got {stopped.name}")
-        return f"its judging process {why}"
+        return JudgeFailed(f"its judging process {why}")
     if code:
-        return f"its judging process failed (exit status {code}; see {log.name})"
+        failed = JudgeFailed(f"its judging process failed (exit status {code}; see {log.name})")
+        failed.ours = True
+        return failed
     return json.loads(out)
 
 
-def not_gradable(source, student: str, why: str) -> Result:
-    """A result of 0 for every exercise, and why, for a submission that could not be judged."""
+def _limit(settings: Settings) -> float:
+    """Seconds one submission may take, its worker and its judge together (a restart adds the cells' time)."""
+    return settings.timeout + settings.budget + settings.judging
+
+
+def _append(own_log: Path, log: Path, student: str, limit: int = 2**20) -> None:
+    """What a judge printed, appended to the class's judges log under the student's name (its first MiB)."""
+    try:
+        with open(own_log, "rb") as handle:
+            text = handle.read(limit)
+        own_log.unlink()
+    except OSError:
+        return
+    if text:
+        with open(log, "ab") as handle:
+            handle.write(f"== {student}\n".encode() + text + b"\n")
+
+
+def not_gradable(source, student: str, why: str, again: bool = False) -> Result:
+    """A result of 0 for every exercise, and why, for a submission that could not be judged.
+    again -- the grader's failure, not the submission's: the next run grades it again."""
     zero = {f"check_{ex.name}": 0 for ex in grading.find_exercises(source)}
-    return Result(student, scores=zero, status=f"not gradable: {why}")
+    return Result(student, scores=zero, status=f"not gradable: {why}", again=again)
 
 
 def printable(text: str) -> str:

@@ -153,7 +153,9 @@ class Reference:
 
     def passes(self, code: str, points: int) -> bool:
         if self.worker is None:
-            self.worker = remote.Worker(self.scratch / "reference", sandbox.Limits(), sandboxed=False)
+            # in the judge's own process group: a judge stopped by its limits takes its reference worker along
+            reference = self.scratch / "reference"
+            self.worker = remote.Worker(reference, sandbox.Limits(), sandboxed=False, own_session=False)
             try:
                 self.worker.start(cells_to_run(self.source, self.source), self.job["timeout"], OUTPUT_LIMIT)
             except remote.WorkerGone:

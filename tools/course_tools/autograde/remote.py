@@ -34,16 +34,19 @@ class Worker:
         scratch: its only writable folder; its stdout and stderr go to ``scratch/../worker.log``.
         sandboxed: False runs it as a plain child process (the instructor's ``--no-sandbox``).
         budget: seconds for the answers to all the checks' calls together.
+        own_session: False keeps it in this process's group, to be killed with it.
     """
 
-    def __init__(self, scratch: Path, limits: sandbox.Limits, sandboxed: bool = True, budget: float = float("inf")):
-        self.scratch, self.limits, self.sandboxed = scratch, limits, sandboxed
+    def __init__(self, scratch: Path, limits: sandbox.Limits, sandboxed: bool = True, budget: float = float("inf"),
+                 own_session: bool = True):
+        self.scratch, self.limits, self.sandboxed, self.own_session = scratch, limits, sandboxed, own_session
         self.process = self.requests = self.answers = self.pidfd = None
         self.budget, self.spent, self.gone = budget, 0.0, False
 
     def launch(self) -> None:
         """Start the worker's process, waiting for its first request."""
-        self.process, answers = sandbox.start_worker(self.scratch, self.limits, self.sandboxed)
+        self.process, answers = sandbox.start_worker(self.scratch, self.limits, self.sandboxed,
+                                                     start_new_session=self.own_session)
         self.requests, self.answers = self.process.stdin, os.fdopen(answers, "rb")
         self.pidfd = os.pidfd_open(self.process.pid)
 

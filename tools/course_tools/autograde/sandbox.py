@@ -6,14 +6,17 @@ Inside, the worker sees the system's programs and libraries, the Python environm
 the machine: no course folder, gradebook, submissions, solution notebooks, or the rest of ``course_tools``
 (installed editable, as ``make instructor`` does, it lives in the clone, not in the environment). It has no network
 and its own process, IPC and host-name namespaces, so that every process it starts dies with it. Run as root, it
-also drops to the user ``nobody`` with no capabilities, so that its process limit holds (root is exempt from that
-limit); run as another user, it has no process limit, which would count that user's own processes too.
+also drops to a user id of its own (``SANDBOX_UIDS``, one per sandbox started) with no capabilities, so that its
+process limit counts its own processes alone (the kernel counts a user's processes machine-wide, and root is exempt)
+and it shares no per-user kernel state (keyrings, say) with another sandbox; run as another user, it has no process
+limit, which would count that user's own processes too.
 
 The judge's sandbox is the same, but for what it reads of ``course_tools``: all of its sources (``JUDGE_MODULES``),
 the checks' hidden tests coming to it on stdin, never from the course folder.
 """
 
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -25,7 +28,8 @@ from pathlib import Path
 import course_tools
 import helpers
 
-NOBODY = 65534
+# Run as root, each sandbox runs as a user id of its own from this range, none of them a user of the system's.
+SANDBOX_UIDS = itertools.cycle(range(2_000_000, 2_100_000))
 INSTALL_HINT = "install bubblewrap (Debian and Ubuntu: apt install bubblewrap; Fedora: dnf install bubblewrap)"
 
 
@@ -63,6 +67,15 @@ TOOLS = Path(course_tools.__file__).resolve().parent
 # What the worker runs of the instructor's package: itself and the wire, nothing that holds or reads an answer.
 WORKER_MODULES = [TOOLS / "__init__.py"] + [TOOLS / "autograde" / f"{n}.py" for n in ("__init__", "worker", "wire")]
 JUDGE_MODULES = course_tools.source_files(TOOLS)  # the judge: the package's sources (no course folder, no notebook)
+
+
+def requirements() -> str | None:
+    """None if this machine can start workers and judges (in the sandbox or not), else one line on what it lacks."""
+    if not hasattr(os, "pidfd_open"):
+        return f"grading needs Linux 5.3 or newer (os.pidfd_open); this is {sys.platform}."
+    if shutil.which("prlimit") is None:
+        return "grading sets each process's limits with prlimit, which is not installed (it comes with util-linux)."
+    return None
 
 
 def read_only_paths(tools: list[Path] = WORKER_MODULES) -> list[Path]:
@@ -112,13 +125,14 @@ def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str],
     for key, value in env.items():
         bwrap += ["--setenv", key, value]
     prlimit = limited(limits)
-    if os.geteuid() == 0:  # as nobody, the process limit counts the sandbox's processes alone
+    if os.geteuid() == 0:  # as a user of its own, the process limit counts the sandbox's processes alone
         prlimit.insert(1, f"--nproc={limits.processes}")
         bwrap += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        uid = next(SANDBOX_UIDS)
         drop = [
             "setpriv",
-            f"--reuid={NOBODY}",
-            f"--regid={NOBODY}",
+            f"--reuid={uid}",
+            f"--regid={uid}",
             "--clear-groups",
             "--inh-caps=-all",
             "--bounding-set=-all",
@@ -152,7 +166,8 @@ def keras_backend() -> str:
 def start(argv: list[str], scratch: Path, limits: Limits, sandboxed: bool, log: Path, pass_fds=(),
           tools: list[Path] = WORKER_MODULES, env: dict[str, str] | None = None, **popen) -> subprocess.Popen:
     """Start ``python -m argv`` in the sandbox (or, not ``sandboxed``, as a plain child process within ``limits``)
-    in a session of its own, with ``scratch`` as its folder and its output appended to ``log``."""
+    in a session of its own (unless ``start_new_session=False``), with ``scratch`` as its folder and its output
+    appended to ``log``."""
     prepare_scratch(scratch)
     env = {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -170,27 +185,27 @@ def start(argv: list[str], scratch: Path, limits: Limits, sandboxed: bool, log: 
     }
     argv = [sys.executable, "-m", *argv]
     argv = command(argv, scratch, limits, env, tools) if sandboxed else [*limited(limits), *argv]
+    popen.setdefault("start_new_session", True)
     with open(log, "ab") as output:
         return subprocess.Popen(
             argv,
             stdout=popen.pop("stdout", output),
             stderr=output,
             pass_fds=pass_fds,
-            start_new_session=True,
             env=None if sandboxed else {**os.environ, **env},
             cwd=scratch,
             **popen,
         )
 
 
-def start_worker(scratch: Path, limits: Limits, sandboxed: bool) -> tuple[subprocess.Popen, int]:
+def start_worker(scratch: Path, limits: Limits, sandboxed: bool, **popen) -> tuple[subprocess.Popen, int]:
     """A submission's worker (``course_tools.autograde.worker``), started and waiting for its cells: (its process,
     whose stdin takes the requests; the read end of the pipe it answers on). Its output goes to
     ``scratch/../worker.log``."""
     read, write = os.pipe()
     try:
         process = start(["course_tools.autograde.worker", str(write)], scratch, limits, sandboxed,
-                        scratch.parent / "worker.log", pass_fds=(write,), stdin=subprocess.PIPE)
+                        scratch.parent / "worker.log", pass_fds=(write,), stdin=subprocess.PIPE, **popen)
     except BaseException:
         os.close(read)
         raise
@@ -219,7 +234,5 @@ def _parents(path: Path) -> list[str]:
 
 
 def prepare_scratch(scratch: Path) -> None:
-    """The worker's own folder, which only it writes."""
+    """The host folder a sandbox's own scratch tmpfs is mounted on (its log lies beside it)."""
     scratch.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        os.chown(scratch, NOBODY, NOBODY)

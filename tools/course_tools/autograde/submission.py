@@ -39,6 +39,7 @@ class Result:
     status: str = "graded"
     seconds: float = 0.0
     judge_memory: int = 0  # bytes: the judge's peak resident set
+    again: bool = False  # not graded for a failure of the grader's own: the next run grades it again
 
 
 def read_submission(submission: Path) -> nbformat.NotebookNode:
