@@ -64,7 +64,8 @@ def main(argv=None) -> int:
     parser.add_argument("prefixes", nargs="*", help="only the notebooks whose names start so")
     parser.add_argument("--students", type=int, default=2, help="submissions per notebook (default: %(default)s)")
     args = parser.parse_args(argv)
-    notebooks = [p for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if p.name.startswith(tuple(args.prefixes))]
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    notebooks = [p for p in notebooks if not args.prefixes or p.name.startswith(tuple(args.prefixes))]
     students = [f"student{i}" for i in range(1, args.students + 1)]
     results = {}
     print(
