@@ -316,6 +316,13 @@ MISTAKES = [
         r"layer 22 .*expected units=10, got units=1000",
         "`classes`",
     ),
+    (
+        "VGG16",
+        "10 classes hard-coded",
+        [("Dense(classes,", "Dense(10,")],
+        r"VGG16\(input_shape=\(32, 48, 3\), classes=7\): layer 22 .*expected units=7, got units=10",
+        "`classes`",
+    ),
 ]
 
 
@@ -326,5 +333,5 @@ class TestChecks(ExerciseChecks):
 def test_checks_take_other_shapes(capsys):
     """Hidden tests may call the checks on other shapes than the notebook's check cells."""
     check_vgg_block(student("vgg_block"), cases=[((12, 12, 1), 1, 4), ((6, 6, 2), 4, 3)])
-    check_vgg16(student("VGG16"), input_shape=(32, 32, 1), classes=3)
+    check_vgg16(student("VGG16"), cases=[((32, 32, 1), 3)])
     assert capsys.readouterr().out.count("all checks passed") == 2

@@ -99,8 +99,37 @@ MISTAKES = [
         "identity_block",
         "a ReLU capped at 6 after the Add",
         {"identity_block": [(ADD_THEN_RELU, ADD_THEN_RELU.replace('Activation("relu")', "ReLU(max_value=6)"))]},
-        r"layer 9 \(Add\): the ReLU after the Add is a ReLU with max_value=6, expected a plain ReLU\.$",
+        r"layer 9 \(Add\): the Add is followed by a ReLU with max_value=6, expected a plain ReLU\.$",
         "without max_value",
+    ),
+    (
+        "identity_block",
+        "an ELU after the Add",
+        {"identity_block": [(ADD_THEN_RELU, ADD_THEN_RELU.replace('"relu"', '"elu"'))]},
+        r"layer 9 \(Add\): the Add is followed by Activation\('elu'\), expected a plain ReLU\.$",
+        "use a plain ReLU",
+    ),
+    (
+        "identity_block",
+        "a leaky ReLU in the main path",
+        {"identity_block": [('X = layers.Activation("relu")(X)\n\n', "X = layers.LeakyReLU()(X)\n\n")]},
+        r"layer 3 \(LeakyReLU\): expected a plain ReLU, got LeakyReLU\.$",
+        "use a plain ReLU",
+    ),
+    (
+        "convolutional_block",
+        "the Add before the last batch norm",
+        {
+            "convolutional_block": [
+                (
+                    "X = layers.BatchNormalization(axis=3)(X, training=training)\n\n    X_shortcut = layers.Conv2D(",
+                    "X_shortcut = layers.Conv2D(",
+                ),
+                (ADD, ADD + "\n    X = layers.BatchNormalization(axis=3)(X, training=training)"),
+            ]
+        },
+        r"\(Add\): a BatchNormalization follows the Add; the shortcut is added after the last BatchNormalization",
+        r"a\[l\+2\] = g\(z\[l\+2\] \+ a\[l\]\)",
     ),
     (
         "identity_block",

@@ -84,6 +84,13 @@ MISTAKES = [
     ),
     (
         "residual_basic_block",
+        "keras.ops.elu after the Add",
+        [(ADD_THEN_RELU, "return keras.ops.elu(layers.Add()([branch, X_shortcut]))")],
+        r"ends with Add -> Elu, expected Add -> a plain ReLU\.$",
+        "use a plain ReLU",
+    ),
+    (
+        "residual_basic_block",
         "batch norm with another epsilon",
         [("BatchNormalization(axis=3)", "BatchNormalization(axis=3, epsilon=1e-5)")],
         r"layer 2 \(BatchNormalization\): expected epsilon=0.001, got epsilon=1e-05\.$",

@@ -46,6 +46,11 @@ KEY_CONFIG = {
 CAPPED = "LeakyOrCappedReLU"  # the kind of a ReLU with max_value, negative_slope or threshold set
 PLAIN_RELU_HINT = "use a plain ReLU, layers.ReLU() or layers.Activation('relu'), without max_value or negative_slope."
 RELU_SETTINGS = ("max_value", "negative_slope", "threshold")
+# Kinds that are an activation other than a plain ReLU: Keras's layers, then keras.ops' functions as read here.
+ACTIVATION_KINDS = {"Activation", CAPPED, "ELU", "LeakyReLU", "PReLU", "Softmax"} | {
+    "Elu", "Selu", "Gelu", "Silu", "Swish", "Sigmoid", "HardSigmoid", "Tanh", "Relu6", "LeakyRelu", "Softplus",
+    "Softsign", "Mish", "Celu", "Glu", "HardSilu", "HardSwish",
+}
 ORDER_FREE = {"Add", "Multiply", "Maximum", "Minimum", "Average"}
 FOLDS_INTO = ("Conv2D", "Dense")
 
@@ -253,6 +258,14 @@ def relu_settings(row: LayerRow) -> str:
     """A capped or leaky ReLU's row as a student wrote it, e.g. ``"a ReLU with max_value=6"``."""
     set_ = ", ".join(f"{key}={row.config[key]:g}" for key in RELU_SETTINGS if row.config.get(key))
     return f"a ReLU with {set_}"
+
+
+def activation_name(row: LayerRow) -> str:
+    """An activation's row (a kind in ``ACTIVATION_KINDS``) as a student wrote it, e.g. ``"Activation('elu')"``,
+    ``"a ReLU with max_value=6"`` or ``"LeakyReLU"``."""
+    if row.kind == CAPPED:
+        return relu_settings(row)
+    return f"Activation({row.config['activation']!r})" if row.kind == "Activation" else row.kind
 
 
 def _pads_nothing(call: Call, settings: dict) -> bool:

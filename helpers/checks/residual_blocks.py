@@ -28,7 +28,7 @@ from helpers.checks.core import (
     signature,
     with_hints,
 )
-from helpers.checks.graph import CAPPED, PLAIN_RELU_HINT, layer_table, operations, relu_settings
+from helpers.checks.graph import ACTIVATION_KINDS, PLAIN_RELU_HINT, activation_name, layer_table, operations
 from helpers.checks.tables import BATCH_NORM_DEFAULTS, compare_tables
 from helpers.checks.tables import expected_row as row
 from helpers.costs import LayerRow
@@ -38,6 +38,9 @@ MAIN_PATH = (
     "one has no ReLU before the Add"
 )
 IDENTITY = f"{MAIN_PATH}; the shortcut is X itself, with no layer on it; then Add and one ReLU."
+ADD_HINT = (
+    "add the shortcut to the output of the last BatchNormalization, then apply the ReLU: a[l+2] = g(z[l+2] + a[l])."
+)
 CONVOLUTIONAL = f"{MAIN_PATH}; the shortcut is a 1x1 Conv2D of stride s and a BatchNormalization; then Add and ReLU."
 HINTS = {
     "kind": CONVOLUTIONAL,
@@ -243,8 +246,7 @@ def _check_structure(
             raise CheckFailed(
                 what,
                 f"{where}: adds the output of a ReLU; the last ReLU comes after the Add.",
-                "add the shortcut to the output of the last BatchNormalization, then apply the ReLU: "
-                "a[l+2] = g(z[l+2] + a[l]).",
+                ADD_HINT,
             )
         if convolutional and shortcut and shortcut[0] is not None and shortcut[0].kind == "Conv2D":
             raise CheckFailed(
@@ -254,16 +256,26 @@ def _check_structure(
                 "layers.BatchNormalization(axis=3)(X_shortcut, training=training) before the Add.",
             )
         readers = [r for r in got if f"layer {i}" in r.config["inputs"]]
-        capped = next((r for r in readers if r.kind == CAPPED), None)
-        if capped is not None and not any(r.kind == "ReLU" for r in readers):
-            raise CheckFailed(what, f"{where}: the ReLU after the Add is {relu_settings(capped)}, expected a plain "
-                              "ReLU.", PLAIN_RELU_HINT)
-        if not any(r.kind == "ReLU" for r in readers):
+        if any(r.kind == "ReLU" for r in readers):
+            continue
+        other = next((r for r in readers if r.kind in ACTIVATION_KINDS), None)
+        if other is not None:
+            raise CheckFailed(
+                what, f"{where}: the Add is followed by {activation_name(other)}, expected a plain ReLU.",
+                PLAIN_RELU_HINT,
+            )  # fmt: skip
+        if readers and readers[0].kind == "BatchNormalization":
             raise CheckFailed(
                 what,
-                f"{where}: no ReLU follows the Add.",
-                "end the block with a ReLU after adding the shortcut: X = layers.Activation('relu')(X).",
+                f"{where}: a BatchNormalization follows the Add; the shortcut is added after the last "
+                "BatchNormalization, right before the last ReLU.",
+                ADD_HINT,
             )
+        raise CheckFailed(
+            what,
+            f"{where}: no ReLU follows the Add.",
+            "end the block with a ReLU after adding the shortcut: X = layers.Activation('relu')(X).",
+        )
     compare_tables(what, got, expected, hints, places)
 
 

@@ -11,7 +11,7 @@ import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's 
 import keras
 
 from helpers.checks.core import CheckFailed
-from helpers.checks.graph import CAPPED, PLAIN_RELU_HINT, _normalise, layer_table, relu_settings
+from helpers.checks.graph import ACTIVATION_KINDS, PLAIN_RELU_HINT, _normalise, activation_name, layer_table
 from helpers.costs import LayerRow
 
 HINTS = {
@@ -87,8 +87,8 @@ def compare_tables(
     if step == "replace":
         g, e = got[i], expected[j]
         where = f"{places[j]}, layer {i + 1} ({g.label})" if places else f"layer {i + 1} ({g.label})"
-        if g.kind == CAPPED and e.kind == "ReLU":
-            raise CheckFailed(what, f"{where}: expected a plain ReLU, got {relu_settings(g)}.", PLAIN_RELU_HINT)
+        if g.kind in ACTIVATION_KINDS and e.kind == "ReLU":
+            raise CheckFailed(what, f"{where}: expected a plain ReLU, got {activation_name(g)}.", PLAIN_RELU_HINT)
         if g.kind != e.kind:
             raise CheckFailed(what, f"{where}: expected {e.kind}, got {g.kind}.", hints["kind"])
         key = next(k for k, v in e.config.items() if k != "inputs" and g.config.get(k) != v)

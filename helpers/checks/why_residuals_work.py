@@ -20,7 +20,7 @@ from helpers.checks.core import (
     passed,
     with_hints,
 )
-from helpers.checks.graph import CAPPED, PLAIN_RELU_HINT, layer_table, operations, relu_settings
+from helpers.checks.graph import ACTIVATION_KINDS, PLAIN_RELU_HINT, activation_name, layer_table, operations
 from helpers.checks.tables import BATCH_NORM_DEFAULTS, compare_tables
 from helpers.checks.tables import expected_row as row
 
@@ -215,9 +215,10 @@ def _check_skip(what: str, rows: list, input_shape, filters: int, s: int, shortc
         raise CheckFailed(
             what, "has no Add layer.", "add the shortcut to the branch: layers.Add()([branch, X_shortcut])."
         )
-    if kinds[-2:] == ["Add", CAPPED]:
-        raise CheckFailed(what, f"ends with Add -> {relu_settings(rows[-1])}, expected Add -> a plain ReLU.",
-                          PLAIN_RELU_HINT)
+    if kinds[-2:-1] == ["Add"] and kinds[-1] in ACTIVATION_KINDS:
+        raise CheckFailed(
+            what, f"ends with Add -> {activation_name(rows[-1])}, expected Add -> a plain ReLU.", PLAIN_RELU_HINT
+        )
     if kinds[-2:] != ["Add", "ReLU"]:
         raise CheckFailed(
             what,
