@@ -48,10 +48,15 @@ UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-byte
 install = $(UV_INSTALL) $(1) $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) && \
 	$(BIN)/uv pip uninstall --quiet --python $(BIN)/python $(SLOW_TO_IMPORT)
 
-.PHONY: setup instructor course test unit exercises site release kit grade benchmark benchmark-scale
+.PHONY: setup instructor course system-packages test unit exercises site release kit grade benchmark benchmark-scale
 
+# Debian and Ubuntu ship venv's ensurepip in a package of its own (python3.X-venv): without it `python3 -m venv` stops
+# half-way, with a message that names no make target.
 $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(PYTHON) -c 'import sys; sys.exit(f"make: {sys.executable} " \
+		"cannot make a virtual environment: it lacks ensurepip, which Debian and Ubuntu install with " \
+		f"sudo apt-get install -y python3.{sys.version_info[1]}-venv (then run make again)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(UV_PACKAGE)"
 	$(call install,-r requirements.txt -e .)
@@ -91,12 +96,18 @@ course: setup
 # made once), the slowest first (conftest.py), and prints the 15 slowest tests. PYTEST_ARGS go to pytest as they
 # are, e.g. make test PYTEST_ARGS="-m backend" (what .ci/run does on JAX and PyTorch: conftest.py says which pass
 # runs what).
-# pytest exits 5 when it collects nothing: CI fails then too, with a line that says why.
+# pytest exits 5 when it collects nothing: CI fails then too, with a line that says why. -rs lists every skipped test
+# with its reason.
 JOBS ?= auto
-PYTEST := $(BIN)/pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --durations=15
-test: instructor $(SITE_TOOLS)
+PYTEST := $(BIN)/pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --durations=15 -rs
+# Graphviz, bubblewrap and Chromium, before the set-up: .ci/system-packages installs the missing ones as root or stops
+# with the command to run. Then COURSE_REQUIRE_SYSTEM=1 makes a test that needs one of them fail rather than skip.
+system-packages:
+	@.ci/system-packages
+
+test: system-packages instructor $(SITE_TOOLS)
 	$(BIN)/ruff check .
-	$(PYTEST) --nbval-lax --nbval-current-env tests notebooks $(PYTEST_ARGS); rc=$$?; \
+	COURSE_REQUIRE_SYSTEM=1 $(PYTEST) --nbval-lax --nbval-current-env tests notebooks $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; fi; exit $$rc
 
 # The contributor's inner loop: the unit tests on one backend, without the notebooks, the `once` tests and the

@@ -1,9 +1,11 @@
 """The generic building blocks of the exercise checks (the notebooks' own checks have their own tests)."""
 
+import ast
 import inspect
 import linecache
 import re
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -22,6 +24,8 @@ from helpers.checks import (
     why_residuals_work,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def caught(fn, *args, **kwargs) -> core.CheckFailed:
     with pytest.raises(core.CheckFailed) as info:
@@ -33,7 +37,8 @@ def caught(fn, *args, **kwargs) -> core.CheckFailed:
 
 
 def test_check_failed_message_and_hint():
-    error = core.CheckFailed("identity_block", "layer 3 (conv2d): expected padding='same'.", "use 'same'.")
+    problem = "layer 3 (conv2d): expected padding='same'."
+    error = core.CheckFailed("identity_block", problem, "use 'same'.", kind="padding")
     assert isinstance(error, AssertionError)
     assert str(error) == "identity_block: layer 3 (conv2d): expected padding='same'.\n  Hint: use 'same'."
     assert (error.what, error.problem, error.hint) == (
@@ -41,11 +46,11 @@ def test_check_failed_message_and_hint():
         "layer 3 (conv2d): expected padding='same'.",
         "use 'same'.",
     )
-    assert str(core.CheckFailed("f", "returned None.")) == "f: returned None."
+    assert str(core.CheckFailed("f", "returned None.", kind="returned_none")) == "f: returned None."
 
 
 def test_check_failed_shows_one_red_line_in_jupyter_instead_of_a_traceback():
-    error = core.CheckFailed("f", "returned None.", "return it.")
+    error = core.CheckFailed("f", "returned None.", "return it.", kind="returned_none")
     assert error._render_traceback_() == ["\x1b[31m✘ f: returned None.\n  Hint: return it.\x1b[0m"]
 
 
@@ -202,7 +207,7 @@ def test_call_student_keeps_the_first_line_of_a_long_message():
 
 
 def test_call_student_lets_a_check_failure_through():
-    original = core.CheckFailed("inner", "went wrong.")
+    original = core.CheckFailed("inner", "went wrong.", kind="other")
 
     def nested_check():
         raise original
@@ -598,3 +603,24 @@ def test_no_check_crashes_on_a_deep_model(check, notebook, name):
 def test_no_check_crashes_on_arguments_swapped(check, notebook, name):
     with pytest.raises(core.CheckFailed):
         check(swapped(solution(notebook, name)))
+
+
+def test_every_check_failure_names_its_mistake_as_the_class_report_reads_it():
+    """Each ``CheckFailed`` raised in the checks and the grader gives a ``kind`` the grader records
+    (``course_tools.autograde.submission.KIND``); a typical mistake's kind is made from its hint."""
+    from course_tools.autograde.submission import KIND
+
+    files = [*Path(core.__file__).parent.glob("*.py"), *(ROOT / "tools" / "course_tools" / "autograde").glob("*.py")]
+    raised = 0
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = getattr(node, "func", None)
+            if not isinstance(node, ast.Call) or "CheckFailed" not in ast.unparse(name or ast.Name("")):
+                continue
+            raised += 1
+            kind = next((k.value for k in node.keywords if k.arg == "kind"), None)
+            assert kind is not None, f"{path.name}:{node.lineno}: CheckFailed without a kind"
+            if isinstance(kind, ast.Constant):
+                assert KIND.fullmatch(kind.value), f"{path.name}:{node.lineno}: {kind.value!r}"
+    assert raised > 60
+    assert KIND.fullmatch(core.mistake_kind("Add the bias: every output channel has one (x @ W + b)."))

@@ -60,10 +60,14 @@ class CheckFailed(AssertionError):
 
     ``operation`` is the kind of the Keras layer or operation that raised, when the student's code failed in
     one (``"Add"``): ``with_hints`` reads it, and it travels as plain text where the code ran elsewhere.
+    ``kind`` names the mistake for an instructor's report of a whole class, the same whatever the sizes in the
+    message: ``"missing_layer"``, ``"filters"`` (a setting), ``"known:each_output_value_also_sums"``.
     """
 
-    def __init__(self, what: str, problem: str, hint: str = "", operation: str | None = None):
-        self.what, self.problem, self.hint, self.operation = what, problem, hint, operation
+    def __init__(
+        self, what: str, problem: str, hint: str = "", operation: str | None = None, *, kind: str
+    ):
+        self.what, self.problem, self.hint, self.operation, self.kind = what, problem, hint, operation, kind
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -110,14 +114,14 @@ def call_student(what: str, fn, *args, **kwargs):
             what,
             "still raises NotImplementedError.",
             "replace `raise NotImplementedError()` under `# YOUR CODE HERE` with your code, "
-            "run that cell, then run this check again.",
+            "run that cell, then run this check again.", kind="not_attempted",
         ) from None
     except CheckFailed:
         raise
     except Exception as err:  # noqa: BLE001 -- any error of the student's is reported, not hidden
         operation = failed_operation(err)
         kind = type(operation).__name__ if operation is not None else None
-        raise CheckFailed(what, *_describe(err, student_line(fn, err)), operation=kind) from err
+        raise CheckFailed(what, *_describe(err, student_line(fn, err)), operation=kind, kind="raises_error") from err
     finally:
         if filtering:
             keras.config.enable_traceback_filtering()
@@ -157,23 +161,28 @@ def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
     inputs = keras.Input(input_shape)
     outputs = call_student(what, fn, inputs, *args, **kwargs)
     if outputs is None:
-        raise CheckFailed(what, "returned None.", "end your function with `return` and the output tensor.")
+        raise CheckFailed(
+            what, "returned None.", "end your function with `return` and the output tensor.",
+            kind="returned_none",
+        )
     if not isinstance(outputs, keras.KerasTensor):
         raise CheckFailed(
             what,
             f"returned a {type(outputs).__name__}, expected the output tensor of your last layer.",
-            "call each layer on a tensor, e.g. `X = layers.ReLU()(X)`, and return X.",
+            "call each layer on a tensor, e.g. `X = layers.ReLU()(X)`, and return X.", kind="not_a_tensor",
         )
     try:
         return keras.Model(inputs, outputs)
     except RecursionError:  # Keras walks the graph recursively: some thousand layers deep is too deep
-        raise CheckFailed(what, "returned a tensor too deep for Keras to make a model of.", DEEP_HINT) from None
+        raise CheckFailed(
+            what, "returned a tensor too deep for Keras to make a model of.", DEEP_HINT, kind="too_deep"
+        ) from None
     except Exception as err:  # noqa: BLE001 -- e.g. an output computed from a keras.Input of the student's own
         raise CheckFailed(
             what,
             f"returned a tensor Keras cannot make a model of: {_reason(err, None)}",
             "compute the output from the tensor your function is given, layer by layer, not from a keras.Input "
-            "of your own.",
+            "of your own.", kind="not_from_input",
         ) from err
 
 
@@ -194,7 +203,9 @@ def check_reusable(what: str, fn, input_shape, *args, **kwargs) -> None:
     try:
         build_twice(what, fn, input_shape, *args, **kwargs)
     except CheckFailed as failure:
-        raise CheckFailed(f"{what}, applied twice in one model", failure.problem, REUSE_HINT) from None
+        raise CheckFailed(
+            f"{what}, applied twice in one model", failure.problem, REUSE_HINT, kind="not_reusable"
+        ) from None
 
 
 def with_hints(what: str, hints: dict, call, *args, **kwargs):
@@ -208,7 +219,9 @@ def with_hints(what: str, hints: dict, call, *args, **kwargs):
         hint = hints.get(failure.operation)
         if hint is None:
             raise
-        raise CheckFailed(failure.what, failure.problem, hint, failure.operation) from failure.__cause__
+        raise CheckFailed(
+            failure.what, failure.problem, hint, failure.operation, kind=failure.kind
+        ) from failure.__cause__
 
 
 def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
@@ -222,14 +235,14 @@ def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
         raise CheckFailed(
             what,
             f"returned a {type(model).__name__}, expected a keras.Model.",
-            "end your function with `return keras.Model(inputs, outputs)`.",
+            "end your function with `return keras.Model(inputs, outputs)`.", kind="not_a_model",
         )
     if getattr(model, "inputs", None) is None:  # a subclassed model, or a Sequential one never given an input
         raise CheckFailed(
             what,
             f"returned a {type(model).__name__} without inputs, which cannot be read layer by layer.",
             "build it from an input: `inputs = keras.Input(input_shape)`, then the layers, then "
-            "`return keras.Model(inputs, outputs)`.",
+            "`return keras.Model(inputs, outputs)`.", kind="model_without_inputs",
         )
     return model
 
@@ -258,7 +271,7 @@ def build_and_compare(build, input_shape: tuple, compare, scale: int = 4) -> Non
                 failure.what,
                 f"{departure.problem} Compared on {'x'.join(map(str, larger))}, as on {size} the model cannot be "
                 f"built: {failure.problem}",
-                departure.hint,
+                departure.hint, kind=departure.kind,
             ) from failure.__cause__
         raise failure from failure.__cause__
     compare(model, input_shape)
@@ -267,10 +280,14 @@ def build_and_compare(build, input_shape: tuple, compare, scale: int = 4) -> Non
 def check_array(what: str, got, shape: tuple, dtype_kind: str = "f") -> np.ndarray:
     """Check the type and shape of a returned array or tensor; return it as a NumPy array."""
     if got is None:
-        raise CheckFailed(what, "returned None.", "end your function with `return` and the result.")
+        raise CheckFailed(
+            what, "returned None.", "end your function with `return` and the result.",
+            kind="returned_none",
+        )
     if not hasattr(got, "shape") or not hasattr(got, "dtype"):
         raise CheckFailed(
-            what, f"returned a {type(got).__name__}, expected an array or tensor.", "return the result of keras.ops."
+            what, f"returned a {type(got).__name__}, expected an array or tensor.", "return the result of keras.ops.",
+            kind="not_an_array",
         )
     try:
         array = keras.ops.convert_to_numpy(got)
@@ -279,15 +296,19 @@ def check_array(what: str, got, shape: tuple, dtype_kind: str = "f") -> np.ndarr
             what,
             f"returned a {type(got).__name__}, which has no values.",
             "compute on the arrays your function is given, with keras.ops; no keras.Input or layers here.",
+            kind="symbolic_tensor",
         ) from None
     if tuple(array.shape) != tuple(shape):
         raise CheckFailed(
             what,
             f"returned shape {tuple(array.shape)}, expected {tuple(shape)}.",
-            "check which axis you contract over and that you keep the batch and spatial axes.",
+            "check which axis you contract over and that you keep the batch and spatial axes.", kind="wrong_shape",
         )
     if array.dtype.kind not in dtype_kind:
-        raise CheckFailed(what, f"returned dtype {array.dtype}.", "keep the computation in floating point.")
+        raise CheckFailed(
+            what, f"returned dtype {array.dtype}.", "keep the computation in floating point.",
+            kind="wrong_dtype",
+        )
     return array
 
 
@@ -304,16 +325,16 @@ def check_close(what: str, got, expected, *, mistakes=None, atol: float = 1e-4, 
     for hint, values in (mistakes or {}).items():
         for wrong in map(np.asarray, _alternatives(values)):
             if got.shape == wrong.shape and np.allclose(got, wrong, atol=atol, rtol=rtol):
-                raise CheckFailed(what, "returned wrong values.", hint)
+                raise CheckFailed(what, "returned wrong values.", hint, kind=mistake_kind(hint))
     if got.shape != expected.shape:
-        raise CheckFailed(what, f"returned shape {got.shape}, expected {expected.shape}.")
+        raise CheckFailed(what, f"returned shape {got.shape}, expected {expected.shape}.", kind="wrong_shape")
     diff = np.abs(got - expected)
     index = np.unravel_index(np.argmax(diff), diff.shape)
     raise CheckFailed(
         what,
         f"returned wrong values: at index {tuple(int(i) for i in index)} got {got[index]:.6g}, "
         f"expected {expected[index]:.6g}.",
-        "test your function on a tiny input you can work out by hand.",
+        "test your function on a tiny input you can work out by hand.", kind="wrong_values",
     )
 
 
@@ -409,17 +430,29 @@ def check_count(what: str, call: str, got, expected: int, mistakes: dict, otherw
         otherwise: the hint when no typical mistake gives ``got``.
     """
     if got is None:
-        raise CheckFailed(what, f"{call} returned None.", "end your function with `return` and the count.")
+        raise CheckFailed(
+            what, f"{call} returned None.", "end your function with `return` and the count.",
+            kind="returned_none",
+        )
     if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
         raise CheckFailed(
             what,
             f"{call} returned a {type(got).__name__}, expected an int.",
-            "multiply integers; avoid `/` and floats.",
+            "multiply integers; avoid `/` and floats.", kind="not_an_int",
         )
     if got != expected:
         mistakes = {**mistakes, OVERFLOW: (expected + 2**31) % 2**32 - 2**31}
         hint = next((hint for hint, wrong in mistakes.items() if got in _alternatives(wrong)), otherwise)
-        raise CheckFailed(what, f"{call} returned {got:,}, expected {expected:,}.", hint)
+        raise CheckFailed(
+            what, f"{call} returned {got:,}, expected {expected:,}.", hint,
+            kind=mistake_kind(hint) if hint != otherwise else "wrong_count",
+        )
+
+
+def mistake_kind(hint: str) -> str:
+    """The kind of a typical mistake that a check recognised by its values (``check_close``, ``check_count``):
+    ``"known:"`` and the first words of its hint, which name it, e.g. ``"known:count_multiplications_only_not"``."""
+    return "known:" + "_".join(re.findall(r"[a-z0-9]+", hint.lower())[:5])
 
 
 def _alternatives(wrong) -> list:

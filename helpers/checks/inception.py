@@ -59,7 +59,7 @@ def check_inception_module(inception_module, cases=MODULE_CASES) -> None:
                 what,
                 f"on 28x28x{in_channels} with filters {filters} the output is {got}, expected {expected}.",
                 "every branch keeps height and width (stride 1, padding='same'); the output has "
-                "#1x1 + #3x3 + #5x5 + pool proj channels.",
+                "#1x1 + #3x3 + #5x5 + pool proj channels.", kind="output_shape",
             )
     core.passed(what)
 
@@ -118,9 +118,10 @@ def _branches(what: str, model) -> list:
             what,
             f"the module ends with {last.kind}, expected the concatenation of its four branches.",
             "return layers.Concatenate(axis=-1)([branch_1x1, branch_3x3, branch_5x5, branch_pool]).",
+            kind="no_concatenate",
         )
     if last.config.get("axis") != 3:
-        raise CheckFailed(what, f"concatenates on axis={_axis(model)}.", HINTS["axis"])
+        raise CheckFailed(what, f"concatenates on axis={_axis(model)}.", HINTS["axis"], kind="axis")
     branches = []
     for source in last.config["inputs"]:
         steps = []
@@ -131,6 +132,7 @@ def _branches(what: str, model) -> list:
                     what,
                     f"branch {len(branches) + 1} merges several tensors at {source} ({row.label}).",
                     "each branch is a chain of layers from the module's input to the concatenation.",
+                    kind="merged_branch",
                 )
             steps.insert(0, row)
             source = row.config["inputs"][0]
@@ -173,7 +175,7 @@ def _compare_branches(what: str, got: list, filters: tuple, in_channels: int) ->
         raise CheckFailed(
             what,
             f"concatenates {len(got)} tensors, expected 4 branches.",
-            "the module has four branches: #1x1, #3x3, #5x5 and the max pool with its projection.",
+            "the module has four branches: #1x1, #3x3, #5x5 and the max pool with its projection.", kind="branch_count",
         )
     roles = [_role(steps) for steps in got]
     if roles != list(BRANCH_NAMES) and sorted(roles) == sorted(BRANCH_NAMES):
@@ -182,7 +184,7 @@ def _compare_branches(what: str, got: list, filters: tuple, in_channels: int) ->
             what,
             f"branch {where + 1} is the {roles[where]} branch; the paper's branch {where + 1} is "
             f"{BRANCH_NAMES[where]}.",
-            ORDER_HINT,
+            ORDER_HINT, kind="branch_order",
         )
     for number, (name, steps, expected) in enumerate(zip(BRANCH_NAMES, got, _expected_branches(filters)), start=1):
         branch = f"branch {number} ({name})"
@@ -193,6 +195,7 @@ def _compare_branches(what: str, got: list, filters: tuple, in_channels: int) ->
                 f"{branch} ends with the max pool: the 1x1 pool projection is missing.",
                 f"add a 1x1 Conv2D with filters[5] (the pool proj, {filters[5]} here) after the pool. Without it "
                 f"the pool passes all {in_channels} input channels on, and every module would be deeper than the last.",
+                kind="missing_pool_projection",
             )
         if name in ("#3x3", "#5x5") and kinds == ["Conv2D"] and steps[0].config.get("kernel_size") != (1, 1):
             reduce = FILTER_NAMES.index(f"{name} reduce")
@@ -201,6 +204,7 @@ def _compare_branches(what: str, got: list, filters: tuple, in_channels: int) ->
                 f"{branch} has no 1x1 reduction before its {name[1:]} convolution.",
                 f"put a 1x1 Conv2D with filters[{reduce}] (the {name} reduce, {filters[reduce]} here) in front of it: "
                 f"it cuts the {in_channels} input channels, and the multiplications, before the expensive convolution.",
+                kind="missing_reduction",
             )
         if kinds != [kind for kind, _, _ in expected]:
             layout = " -> ".join(_describe(kind, settings) for kind, settings, _ in expected)
@@ -208,6 +212,7 @@ def _compare_branches(what: str, got: list, filters: tuple, in_channels: int) ->
                 what,
                 f"{branch} is {' -> '.join(kinds) or 'empty'}, expected {layout}.",
                 "build each branch as a chain from the module's input, exactly as in the table above the exercise.",
+                kind="branch_layout",
             )
         for position, (row, (_, settings, index)) in enumerate(zip(steps, expected), start=1):
             for key, value in settings.items():
@@ -218,7 +223,7 @@ def _compare_branches(what: str, got: list, filters: tuple, in_channels: int) ->
                         what,
                         f"{branch}, layer {position} ({row.label}): expected {key}={value!r}, "
                         f"got {key}={row.config.get(key)!r}.",
-                        _hint(key, index),
+                        _hint(key, index), kind=key,
                     )
 
 

@@ -66,12 +66,12 @@ def _check_symbolic(what: str, pointwise_conv, kernel, bias) -> None:
     try:
         got = call_student(where, pointwise_conv, x, kernel, bias)
     except CheckFailed as failure:
-        raise CheckFailed(where, failure.problem, KERAS_OPS_HINT) from None
+        raise CheckFailed(where, failure.problem, KERAS_OPS_HINT, kind="not_keras_ops") from None
     if not isinstance(got, keras.KerasTensor) or tuple(got.shape) != expected:
         shape = f" of shape {tuple(got.shape)}" if hasattr(got, "shape") else ""
         raise CheckFailed(
             where, f"returned a {type(got).__name__}{shape}, expected a symbolic tensor of shape {expected}.",
-            KERAS_OPS_HINT,
+            KERAS_OPS_HINT, kind="not_keras_ops",
         )
 
 

@@ -246,7 +246,7 @@ def _check_structure(
             raise CheckFailed(
                 what,
                 f"{where}: adds the output of a ReLU; the last ReLU comes after the Add.",
-                ADD_HINT,
+                ADD_HINT, kind="relu_before_add",
             )
         if convolutional and shortcut and shortcut[0] is not None and shortcut[0].kind == "Conv2D":
             raise CheckFailed(
@@ -254,6 +254,7 @@ def _check_structure(
                 f"{where}: the shortcut comes straight from a Conv2D, without a BatchNormalization.",
                 "in the convolutional block, follow the shortcut's 1x1 Conv2D with "
                 "layers.BatchNormalization(axis=3)(X_shortcut, training=training) before the Add.",
+                kind="shortcut_without_batch_norm",
             )
         readers = [r for r in got if f"layer {i}" in r.config["inputs"]]
         if any(r.kind == "ReLU" for r in readers):
@@ -262,19 +263,20 @@ def _check_structure(
         if other is not None:
             raise CheckFailed(
                 what, f"{where}: the Add is followed by {activation_name(other)}, expected a plain ReLU.",
-                PLAIN_RELU_HINT,
+                PLAIN_RELU_HINT, kind="not_plain_relu",
             )  # fmt: skip
         if readers and readers[0].kind == "BatchNormalization":
             raise CheckFailed(
                 what,
                 f"{where}: a BatchNormalization follows the Add; the shortcut is added after the last "
                 "BatchNormalization, right before the last ReLU.",
-                ADD_HINT,
+                ADD_HINT, kind="batch_norm_after_add",
             )
         raise CheckFailed(
             what,
             f"{where}: no ReLU follows the Add.",
             "end the block with a ReLU after adding the shortcut: X = layers.Activation('relu')(X).",
+            kind="no_relu_after_add",
         )
     compare_tables(what, got, expected, hints, places)
 
@@ -305,24 +307,33 @@ def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None
         what, OPERATION_HINTS, build_model, fn, input_shape, f, filters, training=None, initializer=constant, **kwargs
     )
     if constant.uncalled:
-        raise CheckFailed(what, "passes `initializer` itself as kernel_initializer, without calling it.", UNCALLED_HINT)
+        raise CheckFailed(
+            what, "passes `initializer` itself as kernel_initializer, without calling it.", UNCALLED_HINT,
+            kind="initializer_not_called",
+        )
     other = next((call for call in constant.calls if call != "seed=0"), None)
     if other is not None:
-        raise CheckFailed(what, f"calls initializer({other}), expected initializer(seed=0).", SEED_HINT)
+        raise CheckFailed(
+            what, f"calls initializer({other}), expected initializer(seed=0).", SEED_HINT,
+            kind="initializer_seed",
+        )
     norms = [call for call in operations(model) if call.kind == "BatchNormalization"]
     for n, call in enumerate(norms, start=1):
         forced = (call.keywords or {}).get("training")
         if forced is not None:  # built with training=None: a flag of the block's own would show as None
             raise CheckFailed(
                 what, f"BatchNormalization {n} of {len(norms)} is called with training={forced!r}, whatever the "
-                "block's training argument.", TRAINING_HINT,
+                "block's training argument.", TRAINING_HINT, kind="training_forced",
             )  # fmt: skip
     # the convolutions in the table's order, to name them by position as the table does
     convs = [call.operation for call in operations(model) if call.kind == "Conv2D"]
     rows = [(i, r) for i, r in enumerate(layer_table(model), start=1) if r.kind == "Conv2D"]
     for conv, (i, conv_row) in zip(convs, rows):
         if not np.allclose(keras.ops.convert_to_numpy(conv.kernel), 0.1):
-            raise CheckFailed(what, f"layer {i} ({conv_row.label}) does not use `initializer`.", INITIALIZER_HINT)
+            raise CheckFailed(
+                what, f"layer {i} ({conv_row.label}) does not use `initializer`.", INITIALIZER_HINT,
+                kind="initializer_unused",
+            )
     # a backend tensor, as a layer would pass it: NumPy arrays do not add to torch tensors
     X = keras.ops.convert_to_tensor(np.random.default_rng(0).normal(1.0, 2.0, size=(3, *input_shape)), "float32")
     for training in (False, True):  # inference first: a training-mode call updates the moving averages
@@ -334,7 +345,7 @@ def _check_values(what: str, fn, input_shape, f: int, filters, **kwargs) -> None
             raise CheckFailed(
                 what,
                 f"with training={training}, the output is not that of BatchNormalization in {mode}.",
-                TRAINING_HINT,
+                TRAINING_HINT, kind="training_mode",
             )
 
 

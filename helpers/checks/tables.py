@@ -88,51 +88,68 @@ def compare_tables(
         g, e = got[i], expected[j]
         where = f"{places[j]}, layer {i + 1} ({g.label})" if places else f"layer {i + 1} ({g.label})"
         if g.kind in ACTIVATION_KINDS and e.kind == "ReLU":
-            raise CheckFailed(what, f"{where}: expected a plain ReLU, got {activation_name(g)}.", PLAIN_RELU_HINT)
+            raise CheckFailed(
+                what, f"{where}: expected a plain ReLU, got {activation_name(g)}.", PLAIN_RELU_HINT,
+                kind="not_plain_relu",
+            )
         if g.kind != e.kind:
-            raise CheckFailed(what, f"{where}: expected {e.kind}, got {g.kind}.", hints["kind"])
+            raise CheckFailed(what, f"{where}: expected {e.kind}, got {g.kind}.", hints["kind"], kind="wrong_layer")
         key = next(k for k, v in e.config.items() if k != "inputs" and g.config.get(k) != v)
         if key == "activation" and g.config.get(key) == "linear":
             _check_activation_moved(what, got, i, e, hints)
         raise CheckFailed(
-            what, f"{where}: expected {key}={e.config[key]!r}, got {key}={g.config.get(key)!r}.", hints.get(key, "")
+            what, f"{where}: expected {key}={e.config[key]!r}, got {key}={g.config.get(key)!r}.", hints.get(key, ""),
+            kind=key,
         )
     if step == "extra":
         blocks = sum(row.kind == "Add" for row in run)
         if places and blocks:
             place = places[max(j - 1, 0)]  # the run follows the row before it
-            raise CheckFailed(what, f"{place}: {_blocks(blocks)} too many (from layer {i + 1}).", hints["blocks"])
+            raise CheckFailed(
+                what, f"{place}: {_blocks(blocks)} too many (from layer {i + 1}).", hints["blocks"],
+                kind="extra_blocks",
+            )
         names = ", ".join(row.kind if row.label == row.kind else f"{row.kind} ({row.label})" for row in run)
-        raise CheckFailed(what, f"layer {i + 1}: {names} {'is' if len(run) == 1 else 'are'} extra.", hints["extra"])
+        raise CheckFailed(
+            what, f"layer {i + 1}: {names} {'is' if len(run) == 1 else 'are'} extra.", hints["extra"],
+            kind="extra_layer",
+        )
     if step == "missing":
         at = f"before layer {i + 1} ({got[i].label})" if i < len(got) else "at the end"
         blocks = sum(row.kind == "Add" for row in run)
         if places and blocks:
-            raise CheckFailed(what, f"{places[j]}: {_blocks(blocks)} missing ({at}).", hints["blocks"])
+            raise CheckFailed(
+                what, f"{places[j]}: {_blocks(blocks)} missing ({at}).", hints["blocks"],
+                kind="missing_blocks",
+            )
         names = ", ".join(_describe(row) for row in run)
         raise CheckFailed(
             what, f"{'a layer is' if len(run) == 1 else f'{len(run)} layers are'} missing {at}: {names}.",
-            hints["missing"],
+            hints["missing"], kind="missing_layer",
         )  # fmt: skip
     for i, (g, e) in enumerate(zip(got, expected), start=1):
         where = f"layer {i} ({g.label})"
         if "inputs" in e.config and g.config.get("inputs") != e.config["inputs"]:
             raise CheckFailed(
                 what, f"{where}: expected inputs={e.config['inputs']!r}, got inputs={g.config.get('inputs')!r}.",
-                hints["inputs"],
+                hints["inputs"], kind="inputs",
             )  # fmt: skip
         if g.output_shape != e.output_shape:
             raise CheckFailed(
-                what, f"{where}: expected output shape {e.output_shape}, got {g.output_shape}.", hints["output_shape"]
+                what, f"{where}: expected output shape {e.output_shape}, got {g.output_shape}.", hints["output_shape"],
+                kind="output_shape",
             )
         if g.params != e.params:
             uses = [k for k, r in enumerate(got, start=1) if r.name == g.name]
             if len(uses) > 1:  # one layer object called at several places: its weights are counted once
                 raise CheckFailed(
                     what, f"layers {', '.join(map(str, uses))} are one {g.kind} object, called {len(uses)} times.",
-                    SHARED_HINT,
+                    SHARED_HINT, kind="shared_layer",
                 )  # fmt: skip
-            raise CheckFailed(what, f"{where}: expected {e.params:,} parameters, got {g.params:,}.", hints["params"])
+            raise CheckFailed(
+                what, f"{where}: expected {e.params:,} parameters, got {g.params:,}.", hints["params"],
+                kind="params",
+            )
 
 
 def _check_activation_moved(what: str, got: list[LayerRow], i: int, e: LayerRow, hints: dict) -> None:
@@ -149,7 +166,7 @@ def _check_activation_moved(what: str, got: list[LayerRow], i: int, e: LayerRow,
                     what,
                     f"layer {i + 2}: {names} {'is' if len(extra) == 1 else 'are'} extra, between layer {i + 1} "
                     f"({got[i].label}) and its {activation}.",
-                    hints["extra"],
+                    hints["extra"], kind="extra_layer",
                 )
             return
         if row.kind not in ("BatchNormalization", "Dropout"):

@@ -57,7 +57,7 @@ def check_zero_padding_shortcut(fn) -> None:
         raise CheckFailed(
             what,
             f"has {model.count_params():,} parameters, expected none.",
-            "option A is parameter-free: slice and pad with keras.ops, no Conv2D.",
+            "option A is parameter-free: slice and pad with keras.ops, no Conv2D.", kind="has_parameters",
         )
     X = np.arange(2 * 8 * 8 * 4, dtype="float32").reshape(2, 8, 8, 4) / 100 + 1  # positive: zeros are padding
     got = keras.ops.convert_to_numpy(call_student(what, model, X))
@@ -99,7 +99,7 @@ def _check_shape(what: str, got: np.ndarray, expected: tuple, input_shape: tuple
         hint = f"{SUBSAMPLE}; that is the only change to height and width, so pad only the last (channel) axis."
     else:
         hint = "pad the last axis with filters - channels zeros, so that there are exactly `filters` channels."
-    raise CheckFailed(what, f"{case}returned shape {got.shape}, expected {tuple(expected)}.", hint)
+    raise CheckFailed(what, f"{case}returned shape {got.shape}, expected {tuple(expected)}.", hint, kind="wrong_shape")
 
 
 def _padded_axes(got: np.ndarray, expected: tuple) -> list[str]:
@@ -208,22 +208,26 @@ def _check_skip(what: str, rows: list, input_shape, filters: int, s: int, shortc
     if shortcut is None:
         if "Add" in kinds:
             raise CheckFailed(
-                what, "adds a shortcut.", "shortcut=None is the plain block: return the ReLU of the branch."
+                what, "adds a shortcut.", "shortcut=None is the plain block: return the ReLU of the branch.",
+                kind="shortcut_in_plain_block",
             )
         return
     if "Add" not in kinds:
         raise CheckFailed(
-            what, "has no Add layer.", "add the shortcut to the branch: layers.Add()([branch, X_shortcut])."
+            what, "has no Add layer.", "add the shortcut to the branch: layers.Add()([branch, X_shortcut]).",
+            kind="no_add",
         )
     if kinds[-2:-1] == ["Add"] and kinds[-1] in ACTIVATION_KINDS:
         raise CheckFailed(
-            what, f"ends with Add -> {activation_name(rows[-1])}, expected Add -> a plain ReLU.", PLAIN_RELU_HINT
+            what, f"ends with Add -> {activation_name(rows[-1])}, expected Add -> a plain ReLU.", PLAIN_RELU_HINT,
+            kind="not_plain_relu",
         )
     if kinds[-2:] != ["Add", "ReLU"]:
         raise CheckFailed(
             what,
             f"ends with {' -> '.join(kinds[-2:])}, expected Add -> ReLU.",
             "apply the last ReLU after the addition, a[l+2] = g(z[l+2] + a[l]), not to the branch before it.",
+            kind="relu_before_add",
         )
     one_by_one = [i for i, r in enumerate(rows, start=1) if r.kind == "Conv2D" and r.config["kernel_size"] == (1, 1)]
     same_shape = s == 1 and input_shape[-1] == filters
@@ -233,7 +237,10 @@ def _check_skip(what: str, rows: list, input_shape, filters: int, s: int, shortc
             if same_shape
             else "option A changes shape without parameters: call zero_padding_shortcut(X, filters, s)."
         )
-        raise CheckFailed(what, f"has a 1x1 convolution (layer {one_by_one[0]}) in its shortcut.", hint)
+        raise CheckFailed(
+            what, f"has a 1x1 convolution (layer {one_by_one[0]}) in its shortcut.", hint,
+            kind="conv_in_shortcut",
+        )
 
 
 def _check_identity_when_zeroed(what: str, model: keras.Model, input_shape, filters: int, s: int) -> None:
@@ -251,4 +258,7 @@ def _check_identity_when_zeroed(what: str, model: keras.Model, input_shape, filt
         hint = "add the block's input X as the shortcut, not a tensor computed from it by the branch."
     else:
         hint = "add the block's input X (subsampled and padded by option A) to the branch, then apply the ReLU."
-    raise CheckFailed(what, "with its last convolution set to zero, it does not return its input.", hint)
+    raise CheckFailed(
+        what, "with its last convolution set to zero, it does not return its input.", hint,
+        kind="not_identity_when_zeroed",
+    )

@@ -36,7 +36,11 @@ c.CourseDirectory.course_id = "deep-cnn"
 c.Execute.timeout = 300
 '''
 KIT_SETTINGS = "kit.json"  # in the course folder: {"url": the class kit's address}
-COLUMNS = ("assignment", "notebook", "student_id", "exercise", "score", "max_score", "status")
+# mistake, operation, message: what the failed check named (course_tools.autograde.submission.mistake), if any
+COLUMNS = (
+    "assignment", "notebook", "student_id", "exercise", "score", "max_score", "status", "mistake", "operation",
+    "message",
+)  # fmt: skip
 
 
 def kit_address(root: Path) -> str | None:
@@ -130,13 +134,17 @@ def _rows(gradebook, assignment, student_id: str, root: Path):
                     _exercise(cell.name),
                     0.0,
                     cell.max_score,
-                    ("not submitted"),
+                    "not submitted",
+                    "",
+                    "",
+                    "",
                 )
             continue
         grades = list(submitted.grades)
         unreadable = all(grade.auto_score is None and grade.manual_score is None for grade in grades)
         graded = _graded(root, student_id, assignment.name)  # make grade's record; nbgrader autograde has none
         said = graded.get("status", "graded")
+        mistakes = graded.get("mistakes") if isinstance(graded.get("mistakes"), dict) else {}
         for grade in grades:
             if grade.manual_score is not None:
                 status = "graded by hand"
@@ -150,6 +158,7 @@ def _rows(gradebook, assignment, student_id: str, root: Path):
                 status = "not gradable: the notebook could not be read or run (see the autograde log)"
             else:
                 status = "check cell missing from the submission: grade it by hand"
+            found = mistakes.get(grade.name) or {}
             yield (
                 assignment.name,
                 notebook.name,
@@ -158,6 +167,7 @@ def _rows(gradebook, assignment, student_id: str, root: Path):
                 grade.score,
                 grade.max_score,
                 status,
+                *(found.get(key) or "" for key in ("kind", "operation", "message")),
             )
 
 

@@ -39,7 +39,16 @@ from sqlalchemy.exc import SAWarning
 
 from course_tools import grading
 from course_tools.autograde import sandbox
-from course_tools.autograde.submission import OUTPUT_LIMIT, PARTS, Result, Settings, cells_to_run, read_submission
+from course_tools.autograde.submission import (
+    OUTPUT_LIMIT,
+    PARTS,
+    Result,
+    Settings,
+    cells_to_run,
+    checked_mistake,
+    mistake,
+    read_submission,
+)
 from helpers.workspace import HIDDEN_TESTS
 
 MARKER = ".autograde.json"  # beside the autograded notebook: what was graded, so that a rerun can skip it
@@ -202,6 +211,7 @@ def record(
                 "fingerprint": stamp,
                 "scores": result.scores,
                 "status": result.status,
+                "mistakes": result.mistakes,
                 "seconds": round(result.seconds, 1),
                 "judge_memory_mb": round(result.judge_memory / 2**20),
             }
@@ -329,33 +339,35 @@ def _judge_submission(student: str, submission: Path, source, settings: Settings
                 break
             result.ran = result.ran or outcome.get("ran") or []
             result.judge_memory = max(result.judge_memory, outcome["memory"])
-            for name, part, points, text in outcome["steps"]:
-                decided[name, part] = (points, text)
+            for name, part, points, text, found in outcome["steps"]:
+                decided[name, part] = (points, text, checked_mistake(found))
             if outcome["status"]:
                 result.status = outcome["status"]
                 break
-            failed = {name for (name, part), (points, _) in decided.items() if part == "visible" and not points}
+            failed = {name for (name, part), (points, *_) in decided.items() if part == "visible" and not points}
             steps, spent, restarts = [s for s in outcome["left"] if s[0] not in failed], outcome["spent"], restarts - 1
             deadline += settings.timeout  # the cells run again in the restarted worker
     except Exception as err:  # noqa: BLE001 -- the judge's answer, malformed, or a bug of ours: graded again next run
         return not_gradable(source, student, f"its judging failed ({type(err).__name__})", again=True)
     for ex in exercises:
         grade_id = f"check_{ex.name}"
-        result.scores[grade_id], result.outputs[grade_id] = combined(ex, decided, result.status)
+        result.scores[grade_id], result.outputs[grade_id], found = combined(ex, decided, result.status)
+        if found is not None:
+            result.mistakes[grade_id] = found
     return result
 
 
 def combined(exercise, decided: dict, stopped: str | None) -> tuple:
-    """(points, text) of one exercise from its visible checks' step and its hidden tests' step."""
+    """(points, text, mistake) of one exercise from its visible checks' step and its hidden tests' step."""
     visible = decided.get((exercise.name, "visible"))
     hidden = decided.get((exercise.name, "hidden"))
     if visible is None:
-        return 0, f"✘ not graded: {stopped or 'its process stopped'}"
+        return 0, f"✘ not graded: {stopped or 'its process stopped'}", mistake("process_stopped")
     if visible[0] != exercise.points:
         return visible
     if hidden is None:
-        return 0, visible[1] + "✘ not graded: its process stopped before the hidden tests"
-    return hidden[0], visible[1] + hidden[1]
+        return 0, visible[1] + "✘ not graded: its process stopped before the hidden tests", mistake("process_stopped")
+    return hidden[0], visible[1] + hidden[1], hidden[2]
 
 
 class JudgeFailed(str):

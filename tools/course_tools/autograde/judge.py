@@ -27,7 +27,7 @@ import nbformat
 
 from course_tools import grading
 from course_tools.autograde import remote, sandbox
-from course_tools.autograde.submission import OUTPUT_LIMIT, cells_to_run
+from course_tools.autograde.submission import OUTPUT_LIMIT, cells_to_run, mistake
 from helpers.checks import core
 from helpers.workspace import HIDDEN_TESTS
 
@@ -61,9 +61,10 @@ def main() -> None:
 
 
 def judge(worker: remote.Worker, job: dict, reference: "Reference") -> dict:
-    """Run the submission's cells, then ``job["steps"]``: {"ran", "status", "steps": [[name, part, points, text],
-    ...], "left": the steps not judged because the worker stopped and may start again, "spent": seconds of the
-    submission's budget}."""
+    """Run the submission's cells, then ``job["steps"]``: {"ran", "status", "steps": [[name, part, points, text,
+    mistake], ...], "left": the steps not judged because the worker stopped and may start again, "spent": seconds
+    of the submission's budget}. A mistake is None, or what the failed check named, as data for the class's report
+    (``submission.mistake``)."""
     source = reference.source
     decided = {"ran": None, "status": None, "steps": [], "left": [], "spent": worker.spent}
     try:
@@ -80,22 +81,24 @@ def judge(worker: remote.Worker, job: dict, reference: "Reference") -> dict:
             if job["restart"] and not worker.out_of_budget:  # the grader starts it again for the steps left
                 decided["left"] = [step for step in job["steps"][i:] if step[0] not in failed]
                 break
-            decided["steps"].append([name, part, 0, "✘ not graded: its process stopped"])
+            decided["steps"].append([name, part, 0, "✘ not graded: its process stopped", mistake("process_stopped")])
             failed.add(name)
             continue
         code = check_code(source.cells[exercises[name].check].source, part)
         functions = {other: remote.StudentFunction(other, worker, job["call_timeout"]) for other in exercises}
-        points, text, crash = run_check(code, source, functions, exercises[name].points)
-        if crash is not None:
+        points, text, found = run_check(code, source, functions, exercises[name].points)
+        if points is None:
             if reference.passes(code, exercises[name].points):  # it crashed on the student's answer alone
-                points, text = 0, text + STUDENTS_CRASH.format(name=name, crash=crash)
+                points, text = 0, text + STUDENTS_CRASH.format(name=name, crash=found)
+                found = mistake("check_crash", message=found)
             else:
-                text += f"the check itself failed ({crash}): grade by hand"
-        if part == "hidden":  # a hidden test's message could hold what it asked: never shown
+                text, found = text + f"the check itself failed ({found}): grade by hand", None
+        if part == "hidden":  # a hidden test's message could hold what it asked: never shown, nor its kind
             text = "" if points else HIDDEN_FAILED.format(name=name) if points == 0 else HIDDEN_CRASHED
+            found = mistake("hidden_tests") if points == 0 else None
         if points != exercises[name].points:
             failed.add(name)
-        decided["steps"].append([name, part, points, text])
+        decided["steps"].append([name, part, points, text, found])
     decided["spent"] = worker.spent
     return decided
 
@@ -113,18 +116,21 @@ def check_code(cell_source: str, part: str) -> str:
 
 
 def run_check(cell_source: str, source: nbformat.NotebookNode, functions: dict, points: int):
-    """(points, the text it printed, None) for check code run here on ``functions``; (None, the text, what it
-    raised) when the check itself crashed."""
+    """(points, the text it printed, the mistake or None) for check code run here on ``functions``; (None, the text,
+    what it raised, in one line) when the check itself crashed."""
     namespace = check_namespace(source)
     namespace.update(functions)
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
             exec(compile(cell_source, "<check cell>", "exec"), namespace)  # noqa: S102 -- the instructor's cell
-    except (core.CheckFailed, AssertionError) as failure:
-        return 0, printed.getvalue() + f"✘ {failure}", None
+    except core.CheckFailed as failure:
+        found = mistake(failure.kind, failure.operation, f"{failure.what}: {failure.problem}", failure.hint)
+        return 0, printed.getvalue() + f"✘ {failure}", found
+    except AssertionError as failure:  # a plain assert of the instructor's check cell
+        return 0, printed.getvalue() + f"✘ {failure}", mistake("assertion", message=str(failure))
     except remote.WorkerGone as gone:
-        return 0, printed.getvalue() + f"✘ not graded: the submission's process {gone}", None
+        return 0, printed.getvalue() + f"✘ not graded: the submission's process {gone}", mistake("process_stopped")
     except Exception as err:  # noqa: BLE001 -- the check crashed: on the student's answer, or on its own
         message = str(err).splitlines()[0][:300] if str(err) else ""
         return None, printed.getvalue(), f"{type(err).__name__}: {message}" if message else type(err).__name__

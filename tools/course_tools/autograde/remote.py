@@ -17,6 +17,7 @@ import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's 
 import keras
 
 from course_tools.autograde import sandbox, wire
+from course_tools.autograde.submission import KIND
 from helpers.checks import core
 
 
@@ -166,19 +167,23 @@ class StudentFunction(core.RemoteFunction):
             raise WorkerGone(f"it refused a request: {str(header['refused'])[:500]}")
         if "failed" in header:
             failed = header["failed"] if isinstance(header["failed"], dict) else {}
+            kind = str(failed.get("kind"))
             raise core.CheckFailed(
                 *(str(failed.get(key) or "") for key in ("what", "problem", "hint")),
-                operation=failed.get("operation") and str(failed["operation"]),
+                operation=failed.get("operation") and str(failed["operation"])[:100],
+                kind=kind if KIND.fullmatch(kind) else "other",  # the worker's word: a name a check gives, or none
             )
         try:
             value = wire.decode(header.get("value"), arrays)
         except wire.WireError as err:  # e.g. a layer of the student's own class, which the grader does not run
             raise core.CheckFailed(
-                what, f"returned something the grader cannot read: {err}.", wire.READABLE_HINT
+                what, f"returned something the grader cannot read: {err}.", wire.READABLE_HINT, kind="not_readable"
             ) from None
         except Exception as err:  # noqa: BLE001 -- a malformed answer (a field of the wrong type): the worker's
-            raise core.CheckFailed(what, f"returned something the grader cannot read ({type(err).__name__}).",
-                                   wire.READABLE_HINT) from None
+            raise core.CheckFailed(
+                what, f"returned something the grader cannot read ({type(err).__name__}).", wire.READABLE_HINT,
+                kind="not_readable",
+            ) from None
         uncalled, calls = header.get("uncalled", []), header.get("calls", [])
         for key in uncalled if isinstance(uncalled, list) else []:  # the check's initializer, given uncalled
             probe = _argument(args, kwargs, key)

@@ -4,8 +4,10 @@ Plain data, without Keras: the grader's class process (``course_tools.autograde.
 processes (``course_tools.autograde.judge``) both use it, and only the second starts Keras.
 """
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import NoneType
 
 import nbformat
 
@@ -14,6 +16,8 @@ from course_tools.autograde import sandbox
 
 SUBMISSION_LIMIT = 20 * 2**20  # bytes of notebook JSON
 OUTPUT_LIMIT = 10_000  # characters of each output kept for the feedback
+MESSAGE_LIMIT = 500  # characters of a mistake's message and hint kept for the class's report
+KIND = re.compile(r"[a-z0-9_:]{1,80}")  # a mistake's kind, as helpers.checks.core.CheckFailed names them
 PARTS = ("visible", "hidden")  # what the judge runs of each check cell: every visible part before any hidden one
 
 
@@ -35,11 +39,30 @@ class Result:
     student: str
     scores: dict = field(default_factory=dict)  # grade_id -> points or None
     outputs: dict = field(default_factory=dict)  # grade_id -> the check's text
+    mistakes: dict = field(default_factory=dict)  # grade_id -> what its failed check named (judge.mistake)
     ran: list = field(default_factory=list)  # the worker's outputs of the student's cells
     status: str = "graded"
     seconds: float = 0.0
     judge_memory: int = 0  # bytes: the judge's peak resident set
     again: bool = False  # not graded for a failure of the grader's own: the next run grades it again
+
+
+def mistake(kind: str, operation: str | None = None, message: str = "", hint: str = "") -> dict:
+    """What a failed check named, as data for the class's report: ``kind`` names the mistake
+    (``helpers.checks.core.CheckFailed.kind``), ``operation`` the Keras operation that raised, if any."""
+    return {"kind": kind, "operation": operation, "message": message[:MESSAGE_LIMIT], "hint": hint[:MESSAGE_LIMIT]}
+
+
+def checked_mistake(found) -> dict | None:
+    """A mistake as a judge sent it, checked like all its output: None, or ``mistake``'s plain, bounded text."""
+    if found is None:
+        return None
+    kind, operation, message, hint = (found[key] for key in ("kind", "operation", "message", "hint"))
+    if not all(isinstance(text, str) for text in (kind, message, hint)) or not isinstance(operation, (str, NoneType)):
+        raise TypeError("a mistake that is not plain text")
+    if not KIND.fullmatch(kind) or len(operation or "") > 100:
+        raise ValueError("a mistake's kind or operation that no check names")
+    return mistake(kind, operation, message, hint)
 
 
 def read_submission(submission: Path) -> nbformat.NotebookNode:

@@ -67,7 +67,10 @@ def answer(namespace: dict, request: dict, arrays: dict) -> tuple[dict, dict]:
     if kind is None:
         return {"refused": f"no such request: {request.get('kind')!r}"}, {}
     if fn is None:
-        return _failed(core.CheckFailed(what, f"`{name}` is not defined.", "run the cell that defines it.")), {}
+        undefined = core.CheckFailed(
+            what, f"`{name}` is not defined.", "run the cell that defines it.", kind="not_defined"
+        )
+        return _failed(undefined), {}
     inputs = []
 
     def make_input(shape, dtype=None, batch_size=None):
@@ -83,7 +86,8 @@ def answer(namespace: dict, request: dict, arrays: dict) -> tuple[dict, dict]:
     except core.CheckFailed as failure:
         return _failed(failure), {}
     except Exception as err:  # noqa: BLE001 -- e.g. an output Keras cannot make a model of
-        return _failed(core.CheckFailed(what, f"returned a tensor that cannot be graded: {err}".splitlines()[0])), {}
+        problem = f"returned a tensor that cannot be graded: {err}".splitlines()[0]
+        return _failed(core.CheckFailed(what, problem, kind="not_gradable_tensor")), {}
     factories = [*enumerate(args), *kwargs.items()]
     made = [(key, value) for key, value in factories if isinstance(value, wire.InitializerFactory)]
     uncalled = [key for key, value in made if value.uncalled]
@@ -95,7 +99,7 @@ def answer(namespace: dict, request: dict, arrays: dict) -> tuple[dict, dict]:
         header = {"value": encoder.encode(result), "uncalled": uncalled, "calls": calls}
     except Exception as err:  # noqa: BLE001 -- e.g. a layer of the student's own class
         problem = f"returned a model that cannot be graded: {str(err).splitlines()[0] if str(err) else err!r}"
-        return _failed(core.CheckFailed(what, problem, wire.READABLE_HINT)), {}
+        return _failed(core.CheckFailed(what, problem, wire.READABLE_HINT, kind="not_gradable_model")), {}
     return header, encoder.arrays
 
 
@@ -106,6 +110,7 @@ def _failed(failure: core.CheckFailed) -> dict:
             "problem": failure.problem,
             "hint": failure.hint,
             "operation": failure.operation,
+            "kind": failure.kind,
         }
     }
 
