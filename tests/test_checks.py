@@ -224,7 +224,7 @@ def test_build_model_wraps_the_students_output():
     ("returns", "problem"),
     [
         (lambda x: None, r"returned None\."),
-        (lambda x: [x, x], r"returned a list, expected the output tensor of your last layer\."),
+        (lambda x: [x, x], r"returned a list of 2, expected one tensor\."),
         (lambda x: np.zeros(3), r"returned a ndarray, expected the output tensor"),
         (lambda x: layers.Dense(2), r"returned a Dense, expected the output tensor"),
     ],
@@ -624,3 +624,67 @@ def test_every_check_failure_names_its_mistake_as_the_class_report_reads_it():
                 assert KIND.fullmatch(kind.value), f"{path.name}:{node.lineno}: {kind.value!r}"
     assert raised > 60
     assert KIND.fullmatch(core.mistake_kind("Add the bias: every output channel has one (x @ W + b)."))
+
+
+def test_layer_table_reads_a_sub_model_that_ends_the_model_like_its_layers_inline():
+    """Keras numbers a functional sub-model's calls in ``output_layers`` from 1 (its first call made it): a block
+    wrapped as ``keras.Model(inp, y)(x)``, called last, once or twice, read as its layers inline."""
+
+    def conv_pool(x):
+        for _ in range(2):
+            x = layers.Conv2D(16, 3, padding="same", activation="relu")(x)
+        return layers.MaxPooling2D(2, strides=2)(x)
+
+    def add_relu(x, shortcut):
+        return layers.ReLU()(layers.Add()([x, shortcut]))
+
+    def dense_head(x):
+        return layers.Dense(2, activation="softmax")(layers.Dense(4, activation="relu")(x))
+
+    def wrapped(block, shapes, name=None):
+        inputs = [keras.Input(shape) for shape in shapes]
+        return keras.Model(inputs, block(*inputs), name=name)
+
+    x = keras.Input((8, 8, 3))
+    blocks = (conv_pool, wrapped(conv_pool, [(8, 8, 3)]), wrapped(conv_pool, [(8, 8, 3)], name="head"))
+    inline, nested, named = (keras.Model(x, block(x)) for block in blocks)
+    assert rows_of(nested) == rows_of(named) == rows_of(inline)
+    shortcut = layers.Conv2D(3, 1)(x)
+    two_inputs = wrapped(add_relu, [(8, 8, 3), (8, 8, 3)])([shortcut, x])
+    assert rows_of(keras.Model(x, two_inputs)) == rows_of(keras.Model(x, add_relu(shortcut, x)))
+    v = keras.Input((8,))
+    sequential = keras.Sequential([layers.Dense(4, activation="relu"), layers.Dense(2, activation="softmax")])
+    heads = [keras.Model(v, head(layers.Dense(8)(v))) for head in (sequential, wrapped(dense_head, [(8,)], "head"))]
+    assert rows_of(heads[0]) == rows_of(heads[1]) == rows_of(keras.Model(v, dense_head(layers.Dense(8)(v))))
+    twice = wrapped(lambda t: layers.Conv2D(3, 3, padding="same")(t), [(8, 8, 3)])
+    table = graph.layer_table(keras.Model(x, twice(twice(x))))
+    assert [r.config["inputs"] for r in table] == [("input",), ("layer 1",)]
+    # two outputs, each a different call of the same sub-model
+    table = graph.layer_table(keras.Model(x, [twice(x), twice(layers.ReLU()(x))]))
+    assert [(r.kind, r.config["inputs"]) for r in table] == [
+        ("Conv2D", ("input",)), ("ReLU", ("input",)), ("Conv2D", ("layer 2",))
+    ]
+
+
+def test_layer_table_reads_keras_ops_pools_as_pooling_layers():
+    pools = [
+        (lambda t: ops.max_pool(t, 2, strides=2), layers.MaxPooling2D(2, strides=2)),
+        (lambda t: ops.max_pool(t, 2), layers.MaxPooling2D(2)),
+        (lambda t: ops.average_pool(t, (3, 3), strides=1, padding="same"), layers.AveragePooling2D(3, 1, "same")),
+    ]
+    for op, layer in pools:
+        x = keras.Input((8, 8, 3))
+        assert rows_of(keras.Model(x, op(x))) == rows_of(keras.Model(x, layer(x)))
+    (row,) = graph.layer_table(keras.Model(x, ops.max_pool(x, 2)))
+    assert (row.kind, row.label) == ("MaxPooling2D", "MaxPooling2D")
+    assert row.config == {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid", "inputs": ("input",)}
+
+
+def test_layer_table_reads_a_reshape_that_flattens_as_flatten():
+    x = keras.Input((8, 8, 3))
+    flatten = rows_of(keras.Model(x, layers.Flatten()(x)))
+    for reshape in (layers.Reshape((-1,)), layers.Reshape((192,)), lambda t: ops.reshape(t, (-1, 192))):
+        assert rows_of(keras.Model(x, reshape(x))) == flatten
+    # not a flatten: another rank, or the batch axis folded in (twice as many rows of half the size)
+    for reshape in (layers.Reshape((8, 24)), lambda t: ops.reshape(t, (-1, 96))):
+        assert [r.kind for r in graph.layer_table(keras.Model(x, reshape(x)))] == ["Reshape"]

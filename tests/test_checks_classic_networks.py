@@ -20,6 +20,34 @@ C5 = '    x = layers.Dense(120, activation=activation, name="C5")(x)\n'
 ALTERNATIVES = [
     (
         "vgg_block",
+        "a functional sub-model on an input of its own, ending the block",
+        [
+            (
+                'for _ in range(n_convs):\n        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)'
+                "\n    x = layers.MaxPooling2D(2, strides=2)(x)",
+                "inputs = keras.Input(x.shape[1:])\n    y = inputs\n    for _ in range(n_convs):\n"
+                '        y = layers.Conv2D(filters, 3, padding="same", activation="relu")(y)\n'
+                "    y = layers.MaxPooling2D(2, strides=2)(y)\n    x = keras.Model(inputs, y)(x)",
+            )
+        ],
+    ),
+    ("vgg_block", "keras.ops.max_pool", [("layers.MaxPooling2D(2, strides=2)(x)", "keras.ops.max_pool(x, 2, 2)")]),
+    ("LeNet5", "a Reshape that flattens", [('layers.Flatten(name="flatten")', "layers.Reshape((-1,))")]),
+    (
+        "LeNet5",
+        "the dense layers as a sub-model",
+        [
+            (
+                C5 + '    x = layers.Dense(84, activation=activation, name="F6")(x)\n    ' + OUTPUT,
+                "    head = keras.Sequential([layers.Dense(120, activation=activation, name=\"C5\"), "
+                "layers.Dense(84, activation=activation, name=\"F6\"), "
+                "layers.Dense(classes, activation=\"softmax\", name=\"output\")], name=\"head\")\n"
+                "    outputs = head(x)",
+            )
+        ],
+    ),
+    (
+        "vgg_block",
         "one nested keras.Sequential",
         [('x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)',
           'x = keras.Sequential([layers.Conv2D(filters, 3, padding="same", activation="relu")])(x)')],
@@ -81,6 +109,14 @@ ALTERNATIVES = [
 ]
 
 MISTAKES = [
+    (
+        "VGG16",
+        "input_shape ignored",
+        [("keras.Input(input_shape)", "keras.Input((64, 64, 3))")],
+        r"^VGG16\(input_shape=\(32, 48, 3\), classes=7\): builds its model on inputs of shape \(64, 64, 3\), not on "
+        r"the input_shape it was given\.$",
+        r"keras.Input\(input_shape\)",
+    ),
     (
         "LeNet5",
         "no bias in C1",

@@ -182,8 +182,8 @@ MISTAKES = [
         "inception_module",
         "branches not joined",
         [(CONCAT, "[branch_1x1, branch_3x3, branch_5x5, branch_pool]")],
-        "returned a list",
-        "call each layer on a tensor",
+        r"returned a list of 4, expected one tensor\.$",
+        "Concatenate",
     ),
     (
         "inception_module",

@@ -77,6 +77,13 @@ ALTERNATIVES = [
 
 MISTAKES = [
     (
+        "identity_block",
+        "a stride of 2 on the first convolution",
+        {"identity_block": [("(F1, (1, 1), strides=(1, 1)", "(F1, (1, 1), strides=(2, 2)")]},
+        r"expected strides=\(1, 1\), got strides=\(2, 2\)",
+        "every convolution of the identity block has stride 1",
+    ),
+    (
         "convolutional_block",
         "training forced to True on the shortcut's batch norm",
         {"convolutional_block": [("(X_shortcut, training=training)", "(X_shortcut, training=True)")]},

@@ -62,6 +62,21 @@ ALTERNATIVES = [
 
 MISTAKES = [
     (
+        "zero_padding_shortcut",
+        "subsampled by a reshape, which needs sizes divisible by s",
+        [(SLICE, "n, h, w, c = X.shape\n    X = ops.reshape(X, (-1, h // s, s, w // s, s, c))[:, :, 0, :, 0, :]")],
+        r"^zero_padding_shortcut\(a tensor of shape \(m, 5, 7, 3\), filters=5, s=2\): ",
+        "",
+    ),
+    (
+        "residual_basic_block",
+        "a 1x1 second convolution in the branch",
+        [('branch = layers.Conv2D(filters, 3, padding="same")(branch)',
+          'branch = layers.Conv2D(filters, 1, padding="same")(branch)')],
+        r"expected kernel_size=\(3, 3\), got kernel_size=\(1, 1\)",
+        "both convolutions of the branch are 3x3",
+    ),
+    (
         "residual_basic_block",
         "a layer name written out",
         [(ADD_THEN_RELU, 'return layers.ReLU(name="block_out")(layers.Add()([branch, X_shortcut]))')],

@@ -165,6 +165,12 @@ def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
             what, "returned None.", "end your function with `return` and the output tensor.",
             kind="returned_none",
         )
+    if isinstance(outputs, (list, tuple)):
+        raise CheckFailed(
+            what, f"returned a {type(outputs).__name__} of {len(outputs)}, expected one tensor.",
+            "combine them into the one tensor the exercise asks for (e.g. layers.Concatenate or layers.Add), and "
+            "return that.", kind="returned_several",
+        )  # fmt: skip
     if not isinstance(outputs, keras.KerasTensor):
         raise CheckFailed(
             what,
@@ -244,6 +250,14 @@ def call_model_function(what: str, fn, *args, **kwargs) -> keras.Model:
             "build it from an input: `inputs = keras.Input(input_shape)`, then the layers, then "
             "`return keras.Model(inputs, outputs)`.", kind="model_without_inputs",
         )
+    given = kwargs.get("input_shape")
+    built = getattr(model, "input_shape", None)
+    if given is not None and isinstance(built, tuple) and tuple(built[1:]) != tuple(given):
+        raise CheckFailed(
+            what, f"builds its model on inputs of shape {tuple(built[1:])}, not on the input_shape it was given.",
+            "make the model's input from the argument: `inputs = keras.Input(input_shape)`.",
+            kind="input_shape_ignored",
+        )  # fmt: skip
     return model
 
 

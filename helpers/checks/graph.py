@@ -15,13 +15,17 @@ whichever operand comes first in the code. Equivalent styles give the same rows:
   activation (ReLU, softmax, ...) right after a ``Conv2D`` or ``Dense`` without one, read by nothing
   else, is folded into it, as if written ``Conv2D(..., activation="relu")``;
 - ``x + y``, ``layers.add([x, y])`` and ``layers.Add()([y, x])`` are all one ``Add``;
+- ``keras.ops.max_pool(x, 2)`` reads as ``MaxPooling2D(2)``, pool size and strides per axis (strides left out
+  are the pool size's), and ``keras.ops.average_pool`` as ``AveragePooling2D``;
+- ``layers.Reshape((-1,))`` and ``keras.ops.reshape(x, (-1, n))`` read as ``Flatten`` where they make one axis
+  of all but the batch axis, as ``Flatten`` does;
 - ``axis=-1`` reads as ``axis=3`` on 4-D tensors;
 - ``padding="same"`` reads as ``"valid"`` where it pads nothing (a 1x1 kernel, or a 2x2 pool of
   stride 2 on an even size), since both compute the same.
 """
 
 from dataclasses import dataclass, replace
-from math import ceil
+from math import ceil, prod
 
 import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
 
@@ -52,6 +56,7 @@ ACTIVATION_KINDS = {"Activation", CAPPED, "ELU", "LeakyReLU", "PReLU", "Softmax"
     "Softsign", "Mish", "Celu", "Glu", "HardSilu", "HardSwish",
 }
 ORDER_FREE = {"Add", "Multiply", "Maximum", "Minimum", "Average"}
+POOL_OPS = {"MaxPool": "MaxPooling", "AveragePool": "AveragePooling"}  # keras.ops' pools, by the layer they equal
 FOLDS_INTO = ("Conv2D", "Dense")
 
 
@@ -139,8 +144,11 @@ def _graph(model: keras.Model, prefix: str = "") -> tuple[dict, list]:
             calls[key] = Call(
                 key[0], kind, operation, layer["config"], node, parents, [s for _, s in tensors], keywords=keywords
             )
-    for key, tensor in zip(_refs(config["output_layers"]), model.outputs):
-        shapes[(prefix + key[0], key[1])] = tuple(tensor.shape[1:])
+    outputs = [
+        (prefix + name, node - _uncounted_calls(objects[name])) for name, node, _ in _refs(config["output_layers"])
+    ]
+    for key, tensor in zip(outputs, model.outputs):
+        shapes[key] = tuple(tensor.shape[1:])
 
     def resolve(key):
         while key in alias:
@@ -154,8 +162,14 @@ def _graph(model: keras.Model, prefix: str = "") -> tuple[dict, list]:
     for key, shape in shapes.items():  # the output of a nested model is its last inner call's
         if resolve(key) in calls and not calls[resolve(key)].output_shape:
             calls[resolve(key)].output_shape = shape
-    outputs = [resolve((prefix + name, node)) for name, node, _ in _refs(config["output_layers"])]
-    return calls, outputs
+    return calls, [resolve(key) for key in outputs]
+
+
+def _uncounted_calls(operation) -> int:
+    """1 for a functional model, else 0: its first call is the one that made it, on its own inputs, which Keras
+    counts in ``output_layers`` but leaves out of ``inbound_nodes`` and the references there. A sub-model that ends
+    the model is ``[name, 1, 0]`` in ``output_layers`` for the first call ``inbound_nodes`` lists."""
+    return int(isinstance(operation, keras.Model) and not isinstance(operation, keras.Sequential))
 
 
 def _refs(value) -> list:
@@ -239,6 +253,14 @@ def _row(call: Call) -> LayerRow:
         plain = not config.get("max_value") and not config.get("negative_slope") and not config.get("threshold")
         kind = "ReLU" if plain else CAPPED
         settings = {} if plain else {k: config.get(k) for k in RELU_SETTINGS}
+    elif kind in POOL_OPS:  # as the layer records them: a window per axis, strides=None meaning the window
+        dims = len(call.input_shapes[0]) - 2
+        kind = f"{POOL_OPS[kind]}{dims}D"
+        window = _per_axis(config["pool_size"], dims)
+        strides = window if config["strides"] is None else _per_axis(config["strides"], dims)
+        settings = {"pool_size": window, "strides": strides, "padding": config["padding"]}
+    elif kind == "Reshape" and _flattens(call):
+        kind = "Flatten"
     rank = len(call.output_shape) + 1
     if isinstance(settings.get("axis"), int) and settings["axis"] < 0:
         settings["axis"] += rank
@@ -281,6 +303,21 @@ def _pads_nothing(call: Call, settings: dict) -> bool:
         if n is None or (ceil(n / s) - 1) * s + k - n > 0:
             return False
     return True
+
+
+def _per_axis(value, dims: int) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,) * dims
+
+
+def _flattens(call: Call) -> bool:
+    """Whether a Reshape does what Flatten does: keeps the batch axis and makes one of all the others (in order,
+    as every reshape does). ``layers.Reshape`` always keeps the batch axis; ``keras.ops.reshape`` may fold it in."""
+    if len(call.output_shape) != 1:
+        return False
+    if isinstance(call.operation, keras.layers.Reshape):
+        return True
+    sizes = call.input_shapes[0][1:]
+    return None not in sizes and call.output_shape == (prod(sizes),)
 
 
 def _folds(row: LayerRow) -> bool:

@@ -13,6 +13,7 @@ from helpers.checks.core import (
     CheckFailed,
     build_model,
     call_student,
+    called,
     check_array,
     check_close,
     check_count,
@@ -67,7 +68,14 @@ def _check_symbolic(what: str, pointwise_conv, kernel, bias) -> None:
         got = call_student(where, pointwise_conv, x, kernel, bias)
     except CheckFailed as failure:
         raise CheckFailed(where, failure.problem, KERAS_OPS_HINT, kind="not_keras_ops") from None
-    if not isinstance(got, keras.KerasTensor) or tuple(got.shape) != expected:
+    if isinstance(got, keras.KerasTensor) and tuple(got.shape) != expected:  # keras.ops, axes out of order
+        raise CheckFailed(
+            where, f"returned shape {tuple(got.shape)}, expected {expected}.",
+            "keep x's axes in their order, (batch, height, width) and then the channels: a reshape back takes "
+            "x's own height and width, in that order; ops.matmul(x, kernel) needs no reshape at all.",
+            kind="wrong_shape",
+        )  # fmt: skip
+    if not isinstance(got, keras.KerasTensor):
         shape = f" of shape {tuple(got.shape)}" if hasattr(got, "shape") else ""
         raise CheckFailed(
             where, f"returned a {type(got).__name__}{shape}, expected a symbolic tensor of shape {expected}.",
@@ -121,12 +129,26 @@ def _orders(values: np.ndarray, bias=None) -> list:
     return orders + [v + bias for v in orders if bias is not None and v.shape[-1] == bias.shape[0]]
 
 
-def check_bottleneck(bottleneck, input_shape=(28, 28, 192), reduce_filters=16, filters=32, kernel_size=5) -> None:
-    """``bottleneck(x, reduce_filters, filters, kernel_size)``, by default on 28x28x192 as in the lecture."""
-    what = "bottleneck"
-    model = build_model(
-        what, bottleneck, input_shape, reduce_filters=reduce_filters, filters=filters, kernel_size=kernel_size
-    )
+# (input shape, reduce_filters, filters, kernel_size): the lecture's, then other sizes on a non-square input.
+BOTTLENECK_CASES = (((28, 28, 192), 16, 32, 5), ((9, 7, 12), 4, 6, 3))
+
+
+def check_bottleneck(bottleneck, cases=BOTTLENECK_CASES) -> None:
+    """``bottleneck(x, reduce_filters, filters, kernel_size)``, on 28x28x192 as in the lecture and on another
+    input with other arguments; a failure names the call.
+
+    Args:
+        cases: ``(input shape, reduce_filters, filters, kernel_size)`` per case.
+    """
+    for case in cases:
+        _check_bottleneck(bottleneck, *case)
+    passed("bottleneck")
+
+
+def _check_bottleneck(bottleneck, input_shape, reduce_filters: int, filters: int, kernel_size: int) -> None:
+    arguments = {"reduce_filters": reduce_filters, "filters": filters, "kernel_size": kernel_size}
+    what = called("bottleneck", input_shape, **arguments)
+    model = build_model(what, bottleneck, input_shape, **arguments)
     height, width, channels = input_shape
     conv = {"strides": (1, 1), "activation": "relu", "use_bias": True}
     expected = [
@@ -136,7 +158,6 @@ def check_bottleneck(bottleneck, input_shape=(28, 28, 192), reduce_filters=16, f
             kernel_size=(kernel_size, kernel_size), padding="same", **conv),
     ]  # fmt: skip
     compare_models(what, model, expected)
-    passed(what)
 
 
 # The last is larger than a 32-bit integer holds: 10,070,523,904 multiplications.

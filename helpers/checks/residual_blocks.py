@@ -83,7 +83,11 @@ UNCALLED_HINT = (
     "call the initializer to make one: kernel_initializer=initializer(seed=0); `initializer` on its own is "
     "the function that makes initializers, not an initializer."
 )
-IDENTITY_HINTS = {**HINTS, "kind": IDENTITY, "missing": IDENTITY, "extra": IDENTITY}
+IDENTITY_HINTS = {
+    **HINTS, "kind": IDENTITY, "missing": IDENTITY, "extra": IDENTITY,
+    "strides": "every convolution of the identity block has stride 1: the block keeps height and width, so that "
+    "its input X can be added back unchanged.",
+}  # fmt: skip
 
 # (input shape, f, filters, s) per case. Open height and width and equal filters come first: there 'valid' vs
 # 'same' and a shortcut from the wrong tensor keep the shapes fitting, so the table names them instead of a

@@ -15,6 +15,7 @@ from helpers.checks.core import (
     CheckFailed,
     build_model,
     call_student,
+    called,
     check_close,
     check_reusable,
     passed,
@@ -80,7 +81,18 @@ def check_zero_padding_shortcut(fn) -> None:
     same = keras.ops.convert_to_numpy(call_student(what, build_model(what, fn, (8, 8, 4), 4, 1), X))
     _check_shape(what, same, X.shape, X.shape, "with s=1 and filters == channels, ")
     check_close(what, same, X, atol=0, rtol=0)
+    _check_odd_size(fn)
     passed(what)
+
+
+def _check_odd_size(fn) -> None:
+    """On odd, unequal height and width, s=2 keeps rows and columns 0, 2, 4, ...: (5, 7) becomes (3, 4)."""
+    what = called("zero_padding_shortcut", (5, 7, 3), filters=5, s=2)
+    X = np.arange(2 * 5 * 7 * 3, dtype="float32").reshape(2, 5, 7, 3) / 100 + 1
+    got = keras.ops.convert_to_numpy(call_student(what, build_model(what, fn, (5, 7, 3), 5, 2), X))
+    expected = np.concatenate([X[:, ::2, ::2, :], np.zeros((2, 3, 4, 2), "float32")], axis=-1)
+    _check_shape(what, got, expected.shape, X.shape)
+    check_close(what, got, expected)
 
 
 def _check_shape(what: str, got: np.ndarray, expected: tuple, input_shape: tuple, case: str = "") -> None:
@@ -165,8 +177,9 @@ def check_residual_basic_block(fn, cases=BLOCK_CASES) -> None:
     for input_shape, filters, s, shortcut, case in cases:
         where = f"{what} with {case}"
         model = with_hints(where, ADD_OPERATION, build_model, fn, input_shape, filters, s, shortcut)
-        rows = _without_option_a(layer_table(model)) if shortcut == "zero_pad" else layer_table(model)
-        _check_skip(where, rows, input_shape, filters, s, shortcut)
+        table = layer_table(model)
+        _check_skip(where, table, input_shape, filters, s, shortcut)  # the whole table: its rows name each other
+        rows = _without_option_a(table) if shortcut == "zero_pad" else table
         compare_tables(where, rows, basic_block_table(input_shape, filters, s, shortcut), BLOCK_HINTS)
         if shortcut == "zero_pad":
             _check_identity_when_zeroed(where, model, input_shape, filters, s)
@@ -229,7 +242,11 @@ def _check_skip(what: str, rows: list, input_shape, filters: int, s: int, shortc
             "apply the last ReLU after the addition, a[l+2] = g(z[l+2] + a[l]), not to the branch before it.",
             kind="relu_before_add",
         )
-    one_by_one = [i for i, r in enumerate(rows, start=1) if r.kind == "Conv2D" and r.config["kernel_size"] == (1, 1)]
+    add = rows[kinds.index("Add")]
+    on_shortcut = _ancestors(rows, add.config["inputs"][-1]) - _ancestors(rows, add.config["inputs"][0])
+    one_by_one = [
+        i + 1 for i in sorted(on_shortcut) if rows[i].kind == "Conv2D" and rows[i].config["kernel_size"] == (1, 1)
+    ]  # a 1x1 convolution in the branch is the table's to name
     same_shape = s == 1 and input_shape[-1] == filters
     if one_by_one and (shortcut == "zero_pad" or same_shape):
         hint = (
