@@ -142,6 +142,24 @@ kit: instructor
 grade: instructor
 	$(COURSE_ARGS)$(BIN)/python -m course_tools.autograde $(COURSE) $(ASSIGNMENT) --jobs $(JOBS) $(ARGS)
 
+# From the LMS and back (course_tools.lms; LMS is canvas or moodle). collect: the LMS's "download all submissions" zip,
+# ARCHIVE, into COURSE's submitted/ with nbgrader's zip_collect, matched by ROSTER (Canvas: its gradebook export; Moodle:
+# the assignment's grading worksheet); it lists every file it did not collect as it was. export: the gradebook's grades
+# as the CSV the LMS imports, in TO (Canvas: ROSTER too). ARGS go to python -m course_tools.lms. E.g.
+#   make collect COURSE=../grading ASSIGNMENT=02_residual_blocks ARCHIVE=submissions.zip LMS=canvas ROSTER=gradebook.csv
+#   make export COURSE=../grading LMS=canvas ROSTER=gradebook.csv TO=canvas-grades.csv
+COLLECT_ARGS = $(if $(and $(COURSE),$(ASSIGNMENT),$(ARCHIVE),$(LMS),$(ROSTER)),,$(error make collect needs COURSE=<folder> \
+	ASSIGNMENT=<notebook name> ARCHIVE=<zip> LMS=canvas|moodle ROSTER=<csv>))
+EXPORT_ARGS = $(if $(and $(COURSE),$(LMS),$(TO)),,$(error make export needs COURSE=<folder> LMS=canvas|moodle TO=<csv>))
+.PHONY: collect export
+collect: instructor
+	$(COLLECT_ARGS)$(BIN)/python -m course_tools.lms collect "$(COURSE)" $(ASSIGNMENT) "$(ARCHIVE)" --lms $(LMS) \
+		--roster "$(ROSTER)" $(ARGS)
+
+export: instructor
+	$(EXPORT_ARGS)$(BIN)/python -m course_tools.lms export "$(COURSE)" --lms $(LMS) --to "$(TO)" \
+		$(if $(ROSTER),--roster "$(ROSTER)") $(ARGS)
+
 benchmark: setup
 	$(BIN)/python benchmarks/run.py
 

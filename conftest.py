@@ -67,6 +67,7 @@ SCOPES = {
     "test_kit": "once",
     "test_layout": "once",
     "test_lab": "once",
+    "test_lms": "versions",
     "test_nbgrader_course": "versions",
     "test_plots": "once",
     "test_progress": "backend",

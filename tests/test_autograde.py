@@ -60,7 +60,7 @@ def outcome(check, function) -> tuple:
         with contextlib.redirect_stdout(printed):
             check(function)
     except CheckFailed as failure:
-        return ("failed", failure.what, failure.problem, failure.hint)
+        return ("failed", failure.what, failure.problem, failure.hint, failure.kind)
     return ("passed", printed.getvalue())
 
 

@@ -57,7 +57,10 @@ OPERATIONS = {  # keras.ops on symbolic tensors, e.g. `X + X_shortcut` or ops.pa
         "Maximum", "Mean", "Minimum", "Multiply", "Negative", "Pad", "Power", "Reshape", "Sqrt", "Square", "Squeeze",
         "Stack", "Subtract", "Sum", "Tanh", "Tensordot", "Transpose", "TrueDivide", "Zeros", "ZerosLike", "Dot",
     },
-    "keras.src.ops.nn": {"Conv", "Elu", "Gelu", "LeakyRelu", "Relu", "Relu6", "Selu", "Sigmoid", "Silu", "Softmax"},
+    "keras.src.ops.nn": {
+        "AveragePool", "Conv", "Elu", "Gelu", "LeakyRelu", "MaxPool", "Relu", "Relu6", "Selu", "Sigmoid", "Silu",
+        "Softmax",
+    },
     "keras.src.ops.core": {"Cast"},
 }
 ALLOWED = (
