@@ -48,7 +48,7 @@ UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-byte
 install = $(UV_INSTALL) $(1) $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) && \
 	$(BIN)/uv pip uninstall --quiet --python $(BIN)/python $(SLOW_TO_IMPORT)
 
-.PHONY: setup instructor course system-packages test unit exercises site release kit grade benchmark benchmark-scale
+.PHONY: setup instructor course system-packages test unit exercises site release kit grade report benchmark benchmark-scale
 
 # Debian and Ubuntu ship venv's ensurepip in a package of its own (python3.X-venv): without it `python3 -m venv` stops
 # half-way, with a message that names no make target.
@@ -141,6 +141,11 @@ kit: instructor
 
 grade: instructor
 	$(COURSE_ARGS)$(BIN)/python -m course_tools.autograde $(COURSE) $(ASSIGNMENT) --jobs $(JOBS) $(ARGS)
+
+# What the class got wrong, and which answers are alike (course_tools.report): COURSE/report-ASSIGNMENT.html, one page
+# to open in a browser, from what make grade recorded.
+report: instructor
+	$(COURSE_ARGS)$(BIN)/python -m course_tools.report $(COURSE) $(ASSIGNMENT)
 
 # From the LMS and back (course_tools.lms; LMS is canvas or moodle). collect: the LMS's "download all submissions" zip,
 # ARCHIVE, into COURSE's submitted/ with nbgrader's zip_collect, matched by ROSTER (Canvas: its gradebook export; Moodle:

@@ -72,6 +72,7 @@ SCOPES = {
     "test_plots": "once",
     "test_progress": "backend",
     "test_prose": "once",
+    "test_report": "versions",
     "test_scale": "once",
     "test_site": "versions",
     "test_versions": "once",
@@ -90,6 +91,7 @@ FLOORS = ("test_checks",)  # module names that start so
 SLOWEST_FIRST = [
     "test_scale",
     "test_nbgrader_course",
+    "test_report",
     "test_kit",
     "test_autograde",
     "03_why_residuals_work",

@@ -603,7 +603,7 @@ def test_the_csv_says_why_an_exercise_has_no_points(graded):
     assert mistake["bob", "bottleneck"] == "padding"  # a layer's setting: the check's own name for it
     assert mistake["bob", "pointwise_conv"] == "known:add_the_bias_every_output"  # a typical mistake, by its hint
     assert mistake["bob", "conv_multiplications"] == "known:each_output_value_also_sums"
-    assert rows["bob", "bottleneck"]["message"].startswith("bottleneck: layer 2 (")
+    assert rows["bob", "bottleneck"]["message"].startswith("bottleneck(a tensor of shape (m, 28, 28, 192), reduce")
     assert mistake["carol", "pointwise_conv"] == "not_attempted"
     assert mistake["attack_recorded_calls", "pointwise_conv"] == "hidden_tests"
     assert mistake["attack_check_crash", "bottleneck"] == "check_crash"

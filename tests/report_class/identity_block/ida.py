@@ -1,0 +1,25 @@
+def identity_block(X, f, filters, training=True, initializer=random_uniform):
+    """The identity block: three conv/batch-norm components, the input added back before the last ReLU.
+
+    Arguments:
+    X -- input tensor of shape (m, n_H_prev, n_W_prev, n_C_prev), with n_C_prev == F3
+    f -- integer, the window size of the middle convolution
+    filters -- [F1, F2, F3], the number of filters of the three convolutions
+    training -- True: batch norm uses the batch's statistics; False: its moving averages
+    initializer -- makes the conv kernels, called as initializer(seed=0)
+
+    Returns:
+    X -- output of the block, shape (m, n_H_prev, n_W_prev, F3)
+    """
+    F1, F2, F3 = filters
+    shortcut = X
+    specs = [(F1, 1, "valid"), (F2, f, "same"), (F3, 1, "valid")]
+    for i, (n_filters, size, pad) in enumerate(specs):
+        X = layers.Conv2D(n_filters, kernel_size=size, strides=1, padding=pad,
+                          kernel_initializer=initializer(seed=0))(X)
+        X = layers.BatchNormalization(axis=3)(X, training=training)
+        if i < 2:
+            X = layers.Activation("relu")(X)
+    X = layers.Add()([X, shortcut])
+    X = layers.Activation("relu")(X)
+    return X
