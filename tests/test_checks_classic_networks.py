@@ -110,6 +110,21 @@ ALTERNATIVES = [
 
 MISTAKES = [
     (
+        "vgg_block",
+        "convolutions not chained",
+        [(VGG_CONV, 'y = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)'),
+         ("layers.MaxPooling2D(2, strides=2)(x)", "layers.MaxPooling2D(2, strides=2)(y)")],
+        r"a layer is missing before layer 2 .*: Conv2D 3x3 \(16 filters\)",
+        r"each convolution on the output of the one before",
+    ),
+    (
+        "vgg_block",
+        "one layer name for every convolution",
+        [('activation="relu")(x)', 'activation="relu", name=f"conv{filters}")(x)')],
+        r"returned a tensor Keras cannot make a model of: ",
+        "two layers of one name",
+    ),
+    (
         "VGG16",
         "input_shape ignored",
         [("keras.Input(input_shape)", "keras.Input((64, 64, 3))")],

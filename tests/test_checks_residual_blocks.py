@@ -23,6 +23,7 @@ SHORTCUT_BN = "    X_shortcut = layers.BatchNormalization(axis=3)(X_shortcut, tr
 STEM_RELU = (
     'X = layers.BatchNormalization(axis=3)(X)\n    X = layers.Activation("relu")(X)\n    X = layers.MaxPooling2D'
 )
+STEM_POOL = "X = layers.MaxPooling2D((3, 3), strides=(2, 2))(X)"
 STAGES = "([128, 128, 512], 4, 2)"
 
 ALTERNATIVES = [
@@ -76,6 +77,13 @@ ALTERNATIVES = [
 ]
 
 MISTAKES = [
+    (
+        "ResNet50",
+        "the stem's max pool with padding='same'",
+        {"ResNet50": [(STEM_POOL, STEM_POOL.replace("(2, 2))", '(2, 2), padding="same")'))]},
+        r"the stem, layer 5 \(MaxPooling2D\): expected padding='valid', got padding='same'",
+        "the stem is ZeroPadding2D",
+    ),
     (
         "identity_block",
         "a stride of 2 on the first convolution",
@@ -383,7 +391,7 @@ MISTAKES = [
         {"ResNet50": [("AveragePooling2D((2, 2))", "AveragePooling2D((3, 3))")]},
         r"the head, layer 174 \(AveragePooling2D\): expected pool_size=\(2, 2\), got pool_size=\(3, 3\)\.($| "
         r"Compared on 256x256x3, as on 64x64x3 the model cannot be built: raised ValueError: )",
-        r"pool size",
+        r"the head is AveragePooling2D\(\(2, 2\)\)",
     ),
     (
         "ResNet50",
@@ -411,7 +419,7 @@ MISTAKES = [
         "max pool missing",
         {"ResNet50": [("    X = layers.MaxPooling2D((3, 3), strides=(2, 2))(X)\n", "")]},
         r"a layer is missing before layer 5 \(Conv2D\): MaxPooling2D 3x3",
-        r"Conv2D -> BatchNormalization",
+        r"the stem is ZeroPadding2D",
     ),
     (
         "ResNet50",

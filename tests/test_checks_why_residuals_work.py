@@ -63,6 +63,13 @@ ALTERNATIVES = [
 MISTAKES = [
     (
         "zero_padding_shortcut",
+        "np.pad",
+        [("return ops.pad(", "return np.pad(")],
+        r"raised ValueError in NumPy: .*\(in zero_padding_shortcut: `return np.pad\(",
+        "use keras.ops",
+    ),
+    (
+        "zero_padding_shortcut",
         "subsampled by a reshape, which needs sizes divisible by s",
         [(SLICE, "n, h, w, c = X.shape\n    X = ops.reshape(X, (-1, h // s, s, w // s, s, c))[:, :, 0, :, 0, :]")],
         r"^zero_padding_shortcut\(a tensor of shape \(m, 5, 7, 3\), filters=5, s=2\): ",

@@ -34,7 +34,8 @@ LENET5_HINTS = {
 
 VGG_BLOCK_HINTS = {
     "kind": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool.",
-    "missing": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool: loop `n_convs` times.",
+    "missing": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool: loop `n_convs` times, each "
+    "convolution on the output of the one before (x = layers.Conv2D(...)(x)).",
     "extra": "a VGG block is `n_convs` 3x3 convolutions, then one 2x2 max pool: loop `n_convs` times.",
     "padding": "VGG's convolutions use padding='same', so that only the pools shrink height and width.",
     "filters": "every convolution of a block has `filters` filters.",

@@ -51,6 +51,10 @@ REUSE_HINT = (
     "a network calls this block many times in one model, where every layer name must be unique: leave out "
     "name=..., or make each name from the block's arguments."
 )
+NUMPY_HINT = (
+    "use keras.ops (ops.pad, ops.matmul, ...): it runs on a symbolic keras.Input and on every backend's tensors, as "
+    "a layer's computation must; a NumPy function needs actual numbers."
+)
 OWN_CODE_HINT = "run your function on its own in a new cell to see the full traceback."
 UNKNOWN_SIZES = ("n_H", "n_W", "n_C")
 
@@ -187,8 +191,9 @@ def build_model(what: str, fn, input_shape, *args, **kwargs) -> keras.Model:
         raise CheckFailed(
             what,
             f"returned a tensor Keras cannot make a model of: {_reason(err, None)}",
-            "compute the output from the tensor your function is given, layer by layer, not from a keras.Input "
-            "of your own.", kind="not_from_input",
+            "Keras gives its reason above; the usual ones are two layers of one name (leave out name=, or make "
+            "each name unique) and an output computed from a keras.Input of your own instead of from the tensor "
+            "your function is given.", kind="not_from_input",
         ) from err
 
 
@@ -403,16 +408,29 @@ def _describe(err: Exception, frame) -> tuple[str, str]:
     operation = failed_operation(err)
     if isinstance(err, RecursionError) and operation is not None:  # Keras's graph walk, not the student's code
         return f"raised RecursionError: {_reason(err, None)}{where}", DEEP_HINT
-    if _raised_by_backend(err):
+    if _raised_in(err, BACKEND_MODULES):
         problem = f"an operation failed{where}." if frame else f"an operation failed ({type(err).__name__})."
         return problem, "check the shapes and types of the tensors at that line: print their .shape before it."
+    if _passed_through(err, "numpy"):  # e.g. np.pad on a symbolic tensor, which Keras refuses to turn into numbers
+        return f"raised {type(err).__name__} in NumPy: {_reason(err, None)}{where}", NUMPY_HINT
     hint = operation_hint(operation) if operation is not None else OWN_CODE_HINT
     return f"raised {type(err).__name__}: {_reason(err, operation)}{where}", hint
 
 
-def _raised_by_backend(err: Exception) -> bool:
-    """Whether ``err`` comes from a backend's tensor operation: its type, or the code that raised it, is one
-    of ``BACKEND_MODULES``'."""
+def _passed_through(err: Exception, root: str) -> bool:
+    """Whether the code of module ``root`` (or of its submodules) was running when ``err`` was raised."""
+    tb = err.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        if name == root or name.startswith(root + "."):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _raised_in(err: Exception, roots: tuple) -> bool:
+    """Whether ``err`` comes from one of the modules ``roots`` (and their submodules): its type, or the code that
+    raised it, e.g. a backend's tensor operation (``BACKEND_MODULES``)."""
     tb = err.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
@@ -420,7 +438,7 @@ def _raised_by_backend(err: Exception) -> bool:
     return any(
         name == root or name.startswith(root + ".")
         for name in (type(err).__module__, module)
-        for root in BACKEND_MODULES
+        for root in roots
     )
 
 

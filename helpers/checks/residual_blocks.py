@@ -63,6 +63,16 @@ HINTS = {
     "params": "check the number of filters and the kernel size.",
     "units": "the output layer has one unit per class: Dense(classes), from the argument, not a number written out.",
 }
+STEM = (
+    "the stem is ZeroPadding2D((3, 3)), Conv2D(64, (7, 7), strides=(2, 2)), BatchNormalization(axis=3), a ReLU and "
+    "MaxPooling2D((3, 3), strides=(2, 2)), with the MaxPooling2D's default padding='valid'."
+)
+HEAD = "the head is AveragePooling2D((2, 2)), Flatten() and Dense(classes, activation='softmax')."
+STEM_KEYS = ("kind", "missing", "extra", "strides", "padding", "filters", "kernel_size", "pool_size", "output_shape")
+RESNET50_PLACE_HINTS = {  # ResNet-50's stem and head are no blocks: the blocks' hints would mislead there
+    "the stem": dict.fromkeys(STEM_KEYS, STEM),
+    "the head": {**dict.fromkeys(STEM_KEYS, HEAD), "units": HINTS["units"]},
+}
 ADD_SHAPES_HINT = (
     "the two inputs of the Add must have the same shape. Check that the f x f convolution uses padding='same', "
     "that the last convolution has F3 filters, that the stride s is on the first convolution (and on the "
@@ -230,14 +240,15 @@ def check_resnet50(fn, input_shape=(64, 64, 3), classes: int = 5) -> None:
 
     def compare(model, shape):
         table = resnet50_table(shape, classes)
-        _check_structure(what, model, table.rows, HINTS, places=table.places)
+        _check_structure(what, model, table.rows, HINTS, places=table.places, place_hints=RESNET50_PLACE_HINTS)
 
     build_and_compare(build, input_shape, compare)
     passed(what)
 
 
 def _check_structure(
-    what: str, model: keras.Model, expected: list[LayerRow], hints: dict, convolutional=False, places=None
+    what: str, model: keras.Model, expected: list[LayerRow], hints: dict, convolutional=False, places=None,
+    place_hints=None,
 ) -> None:
     """The residual connections first (they have the most specific hints), then the whole table."""
     got = layer_table(model)
@@ -282,7 +293,7 @@ def _check_structure(
             "end the block with a ReLU after adding the shortcut: X = layers.Activation('relu')(X).",
             kind="no_relu_after_add",
         )
-    compare_tables(what, got, expected, hints, places)
+    compare_tables(what, got, expected, hints, places, place_hints)
 
 
 class _Initializer:

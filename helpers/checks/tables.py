@@ -74,16 +74,29 @@ def compare_models(what: str, student: keras.Model, reference, hints: dict | Non
 
 
 def compare_tables(
-    what: str, got: list[LayerRow], expected: list[LayerRow], hints: dict | None = None, places: list | None = None
+    what: str,
+    got: list[LayerRow],
+    expected: list[LayerRow],
+    hints: dict | None = None,
+    places: list | None = None,
+    place_hints: dict | None = None,
 ) -> None:
     """``compare_models`` on two layer tables.
 
     Args:
         places: one label per expected row, e.g. ``"stage 3"``; a whole residual block (rows with an
             ``Add``) missing or extra is then reported as a block of that place.
+        place_hints: ``{place: {key: hint}}``, over ``hints`` where the difference is at that place, e.g. a
+            network's stem, whose layers the blocks' hints do not describe.
     """
-    hints = {**HINTS, **(hints or {})}
+    general = {**HINTS, **(hints or {})}
+
+    def hints_at(index: int) -> dict:
+        place = places[min(max(index, 0), len(places) - 1)] if places else None
+        return {**general, **(place_hints or {}).get(place, {})}
+
     i, j, step, run = _first_difference(got, expected)
+    hints = hints_at(j - 1 if step == "extra" else j)  # an extra run follows the row before it
     if step == "replace":
         g, e = got[i], expected[j]
         where = f"{places[j]}, layer {i + 1} ({g.label})" if places else f"layer {i + 1} ({g.label})"
@@ -128,7 +141,7 @@ def compare_tables(
             hints["missing"], kind="missing_layer",
         )  # fmt: skip
     for i, (g, e) in enumerate(zip(got, expected), start=1):
-        where = f"layer {i} ({g.label})"
+        where, hints = f"layer {i} ({g.label})", hints_at(i - 1)
         if "inputs" in e.config and g.config.get("inputs") != e.config["inputs"]:
             raise CheckFailed(
                 what, f"{where}: expected inputs={e.config['inputs']!r}, got inputs={g.config.get('inputs')!r}.",

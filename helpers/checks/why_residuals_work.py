@@ -43,7 +43,7 @@ BLOCK_HINTS = {
     "strides": "only the first 3x3 convolution has stride s; the second one has stride 1.",
     "padding": "both 3x3 convolutions use padding='same', so that the branch fits the shortcut.",
     "filters": "every convolution of the block has `filters` filters.",
-    "kernel_size": "both convolutions of the branch are 3x3.",
+    "kernel_size": "both convolutions of the branch are 3x3; a projection shortcut's convolution is 1x1.",
     "activation": "leave the convolutions linear: the ReLUs are separate layers, after batch norm.",
     "use_bias": "keep the Conv2D defaults (use_bias=True), as the course's blocks do.",
     "axis": "normalise over the channel axis: layers.BatchNormalization(axis=3).",
