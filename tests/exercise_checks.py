@@ -23,11 +23,6 @@ def solution(notebook: str, name: str, edits=()):
     return load_functions(NOTEBOOKS / notebook, replace=replace)[name]
 
 
-def exercise(notebook: str, name: str):
-    """The function ``name`` of the exercise version of the notebook: the stub a student starts from."""
-    return load_functions(NOTEBOOKS / "exercises" / notebook)[name]
-
-
 def assert_passes(check, function, name: str, capsys) -> None:
     check(function)
     assert capsys.readouterr().out == f"✔ {name}: all checks passed.\n"

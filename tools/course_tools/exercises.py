@@ -79,12 +79,13 @@ def make_exercise(solution: nbformat.NotebookNode, name: str) -> nbformat.Notebo
 
 
 def generate(notebooks_dir: Path = NOTEBOOKS) -> dict[Path, nbformat.NotebookNode]:
-    """Every exercise notebook, keyed by its path; raises MarkError or MarkerError before anything is written."""
+    """Every exercise notebook, keyed by its path: one for each solution notebook that has exercises (a notebook
+    without any has nothing to hand out); raises MarkError or MarkerError before anything is written."""
     out_dir = notebooks_dir / "exercises"
     solutions = {path.name: nbformat.read(path, as_version=4) for path in sorted(notebooks_dir.glob("*.ipynb"))}
-    for name, nb in solutions.items():
-        grading.find_exercises(nb, name)  # MarkError names a marker that does not pair up, with its line
-    return {out_dir / name: make_exercise(nb, name) for name, nb in solutions.items()}
+    # MarkError names a marker that does not pair up, with its line
+    with_exercises = {name: nb for name, nb in solutions.items() if grading.find_exercises(nb, name)}
+    return {out_dir / name: make_exercise(nb, name) for name, nb in with_exercises.items()}
 
 
 def edited(path: Path) -> bool:
@@ -98,7 +99,7 @@ def _changes(notebooks_dir: Path) -> tuple[dict[Path, nbformat.NotebookNode], li
 
     To write: missing, or generated from another version of the solution (their recorded fingerprint
     differs from that of what the generator makes now). An up-to-date notebook that someone has
-    edited since is not stale. To delete: those whose solution notebook is gone.
+    edited since is not stale. To delete: those whose solution notebook is gone, or has no exercises any more.
     """
     wanted = generate(notebooks_dir)
     to_write = {}
@@ -111,7 +112,8 @@ def _changes(notebooks_dir: Path) -> tuple[dict[Path, nbformat.NotebookNode], li
 
 
 def stale(notebooks_dir: Path = NOTEBOOKS) -> list[str]:
-    """Names of exercise notebooks that are missing, out of date, or left from a deleted solution."""
+    """Names of exercise notebooks that are missing, out of date, or left from a deleted solution (or one that has
+    no exercises any more)."""
     to_write, leftovers = _changes(notebooks_dir)
     return sorted([path.name for path in to_write] + [path.name for path in leftovers])
 

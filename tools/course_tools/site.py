@@ -41,7 +41,8 @@ def copy_notebooks(app, config) -> None:
         shown = without_hidden_tests(nbformat.read(path, as_version=4))
         for target in (source / "notebooks", extra / "notebooks"):
             nbformat.write(shown, target / path.name)
-        shutil.copy2(EXERCISES / path.name, extra / "exercises" / path.name)
+        if (EXERCISES / path.name).exists():  # a notebook without exercises has no exercise version
+            shutil.copy2(EXERCISES / path.name, extra / "exercises" / path.name)
 
 
 def page_links(app, doctree) -> None:
@@ -57,13 +58,13 @@ def page_links(app, doctree) -> None:
         raise ValueError(f"notebooks/{name}.ipynb has no Open in Colab badge: run `make exercises`")
     address = app.config.html_theme_options["repository_url"]  # conf.py read it from pyproject.toml
     links = nodes.paragraph(classes=["course-links"])
-    for number, (text, uri) in enumerate(
-        (
-            ("Open in Colab", colab.colab_url(f"notebooks/{name}.ipynb", address)),
-            ("Download this notebook", f"{name}.ipynb"),
-            ("Download its exercise version", f"../exercises/{name}.ipynb"),
-        )
-    ):
+    shown = [
+        ("Open in Colab", colab.colab_url(f"notebooks/{name}.ipynb", address)),
+        ("Download this notebook", f"{name}.ipynb"),
+    ]
+    if (EXERCISES / f"{name}.ipynb").exists():
+        shown.append(("Download its exercise version", f"../exercises/{name}.ipynb"))
+    for number, (text, uri) in enumerate(shown):
         if number:
             links += nodes.Text(" · ")
         links += nodes.reference("", text, refuri=uri)
