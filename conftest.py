@@ -75,6 +75,7 @@ SCOPES = {
     "test_report": "versions",
     "test_scale": "once",
     "test_site": "versions",
+    "test_timings": "once",
     "test_versions": "once",
     "test_workspace": "once",
 }

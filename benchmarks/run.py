@@ -1,7 +1,7 @@
 """Measure the course on this machine: notebook times, ResNet-50 training throughput and efficiency,
 and time to target accuracy. Prints a table and writes the same figures as JSON.
 
-    make benchmark                       # everything (about 10 minutes on 2 CPU cores)
+    make benchmark                       # everything (docs/maintainers.md, Benchmarks, says how long)
     .venv/bin/python benchmarks/run.py --only throughput,target
     .venv/bin/python benchmarks/run.py --only notebooks --backends tensorflow,jax   # notebook times per backend
     .venv/bin/python benchmarks/run.py --with-test-command   # also time `make test`

@@ -13,6 +13,9 @@ students get from them. It imports the student library ``helpers``; ``helpers`` 
 - ``answers``         -- what a graded class must never receive: each exercise's solution and hidden tests,
   and a scan that finds them in a folder
 - ``autograde``       -- grading a class in a sandbox (a subpackage)
+- ``lms``             -- Canvas's and Moodle's submission archives in, grades out as their import CSVs
+- ``report``          -- what a class got wrong, by kind of mistake, and answers alike: one HTML page
+- ``timings``         -- the docs' timing tables, written from the benchmarks' JSON
 """
 
 from pathlib import Path
