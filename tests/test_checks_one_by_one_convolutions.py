@@ -81,6 +81,13 @@ ALTERNATIVES = [
 
 MISTAKES = [
     (
+        "pointwise_conv",
+        "one entry of the bias added to every channel",
+        [(MATMUL, "return ops.matmul(x, kernel) + bias[0]")],
+        r"returned wrong values\.$",
+        "add the whole bias, one value per output channel",
+    ),
+    (
         "bottleneck",
         "the lecture's sizes hard-coded",
         [("Conv2D(reduce_filters,", "Conv2D(16,"), ("Conv2D(filters,", "Conv2D(32,")],

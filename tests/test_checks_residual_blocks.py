@@ -27,6 +27,20 @@ STEM_POOL = "X = layers.MaxPooling2D((3, 3), strides=(2, 2))(X)"
 STAGES = "([128, 128, 512], 4, 2)"
 
 ALTERNATIVES = [
+    (
+        "identity_block",
+        "the Add and the last ReLU as a sub-model of two inputs",
+        {
+            "identity_block": [
+                (
+                    ADD_THEN_RELU,
+                    "a, b = keras.Input(X.shape[1:]), keras.Input(X_shortcut.shape[1:])\n"
+                    "    join = keras.Model([a, b], layers.Activation(\"relu\")(layers.Add()([a, b])))\n"
+                    "    X = join([X, X_shortcut])",
+                )
+            ]
+        },
+    ),
     ("identity_block", "layers.add, operands swapped", {"identity_block": [(ADD, "X = layers.add([X_shortcut, X])")]}),
     ("identity_block", "ReLU layers", {"identity_block": [('layers.Activation("relu")', "layers.ReLU()")]}),
     ("identity_block", "axis=-1", {"identity_block": [("axis=3", "axis=-1")]}),
@@ -77,6 +91,25 @@ ALTERNATIVES = [
 ]
 
 MISTAKES = [
+    (
+        "identity_block",
+        "training given to the layer instead of its call",
+        {
+            "identity_block": [
+                ("layers.BatchNormalization(axis=3)(X, training=training)",
+                 "layers.BatchNormalization(axis=3, training=training)(X)"),
+            ]
+        },
+        r"raised \w+: .*\(in identity_block: `X = layers.BatchNormalization\(axis=3, training=training\)\(X\)`",
+        r"with training by name: layers.BatchNormalization\(axis=3\)\(X, training=training\)",
+    ),
+    (
+        "ResNet50",
+        "no softmax on the output",
+        {"ResNet50": [('activation="softmax", ', "")]},
+        r"the head, layer 176 \(Dense\): expected activation='softmax', got activation='linear'",
+        r"the output layer is Dense\(classes, activation='softmax'\)",
+    ),
     (
         "ResNet50",
         "the stem's max pool with padding='same'",

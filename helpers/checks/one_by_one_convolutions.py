@@ -91,6 +91,9 @@ def _pointwise_mistakes(x, kernel, bias, expected) -> dict:
     product = x[..., None] * kernel  # (batch, height, width, in, out): the sum over axis 3 is the answer
     finished = {
         "add the bias: every output channel has one.": expected - bias,
+        "add the whole bias, one value per output channel, not its first entry to every channel.": (
+            expected - bias + bias[0]
+        ),
         "return the linear result; this exercise has no activation.": np.maximum(expected, 0),
         "the values are right but the axes are not: keep (batch, height, width) first and the output channels "
         "last.": expected,

@@ -71,7 +71,10 @@ HEAD = "the head is AveragePooling2D((2, 2)), Flatten() and Dense(classes, activ
 STEM_KEYS = ("kind", "missing", "extra", "strides", "padding", "filters", "kernel_size", "pool_size", "output_shape")
 RESNET50_PLACE_HINTS = {  # ResNet-50's stem and head are no blocks: the blocks' hints would mislead there
     "the stem": dict.fromkeys(STEM_KEYS, STEM),
-    "the head": {**dict.fromkeys(STEM_KEYS, HEAD), "units": HINTS["units"]},
+    "the head": {
+        **dict.fromkeys(STEM_KEYS, HEAD), "units": HINTS["units"],
+        "activation": "the output layer is Dense(classes, activation='softmax'); the pools and Flatten have none.",
+    },
 }
 ADD_SHAPES_HINT = (
     "the two inputs of the Add must have the same shape. Check that the f x f convolution uses padding='same', "
@@ -83,7 +86,11 @@ TRAINING_HINT = (
     "`X = layers.BatchNormalization(axis=3)(X, training=training)`; without it a call on arrays always runs "
     "in inference mode."
 )
-OPERATION_HINTS = {"Add": ADD_SHAPES_HINT, "BatchNormalization": HINTS["axis"]}
+BATCH_NORM_HINT = (
+    "make it with its axis and call it on the tensor, with training by name: "
+    "layers.BatchNormalization(axis=3)(X, training=training)."
+)
+OPERATION_HINTS = {"Add": ADD_SHAPES_HINT, "BatchNormalization": BATCH_NORM_HINT}
 SEED_HINT = (
     "call it as the course does, initializer(seed=0): the seed by name (a number on its own sets the "
     "initializer's first argument, e.g. minval of random_uniform), and 0, so that the weights are reproducible."
