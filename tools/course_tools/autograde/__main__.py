@@ -1,6 +1,6 @@
 """Grade every submission of one assignment of an nbgrader course, in parallel and in a sandbox:
 
-    python -m course_tools.autograde COURSE ASSIGNMENT [--jobs N] [--force]
+    python -m course_tools.autograde COURSE ASSIGNMENT [--jobs N] [--force] [--cluster ADDRESS]
 
 then nbgrader's own ``generate_feedback`` and ``export`` in COURSE, as after ``nbgrader autograde``.
 """
@@ -55,6 +55,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-sandbox", action="store_true", help="run students' code without bubblewrap: only for code you trust"
     )
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: its scheduler's address (tcp://host:8786), or local for a LocalCluster of "
+        "--jobs worker processes (docs/instructors.md)",
+    )
     args = parser.parse_args(argv)
     keras = metadata.version("keras")
     if Version(keras) < Version(SAFE_KERAS):  # the judge rebuilds students' models with Keras's safe mode
@@ -74,7 +80,7 @@ def main(argv=None) -> int:
     )
     course = grade.Course(args.course.resolve(), args.assignment)
     try:
-        grade.grade_class(course, args.jobs, settings, force=args.force)
+        grade.grade_class(course, args.jobs, settings, force=args.force, cluster=args.cluster)
     except KeyboardInterrupt:
         print("interrupted: run the same command again to grade the rest", file=sys.stderr)
         return 130

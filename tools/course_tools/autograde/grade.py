@@ -42,6 +42,7 @@ from course_tools.autograde import sandbox
 from course_tools.autograde.submission import (
     OUTPUT_LIMIT,
     PARTS,
+    SUBMISSION_LIMIT,
     Result,
     Settings,
     cells_to_run,
@@ -227,15 +228,21 @@ def already_graded(course: Course, student: str, stamp: str) -> bool:
         return False
 
 
-def grade_class(course: Course, jobs: int, settings: Settings, force: bool = False, log=print) -> list[Result]:
-    """Grade every submission of ``course.assignment`` not graded yet, ``jobs`` at a time; print progress."""
+def grade_class(
+    course: Course, jobs: int, settings: Settings, force: bool = False, log=print, cluster: str | None = None
+) -> list[Result]:
+    """Grade every submission of ``course.assignment`` not graded yet, ``jobs`` at a time; print progress.
+
+    cluster -- None: in threads of this process; else a Dask cluster's address, or "local" (``cluster.executor``).
+    """
     source_path = course.notebook("source")
     source = nbformat.read(source_path, as_version=4)
     course.notebook("release")
     stamps = {student: fingerprint(path, source_path) for student, path in course.submissions().items()}
     todo = {s: p for s, p in course.submissions().items() if force or not already_graded(course, s, stamps[s])}
     kept = len(stamps) - len(todo)
-    log(f"{course.assignment}: {len(todo)} to grade, {kept} unchanged since graded, {jobs} at a time")
+    where = f"{jobs} at a time" if cluster is None else f"on the Dask cluster {cluster}"
+    log(f"{course.assignment}: {len(todo)} to grade, {kept} unchanged since graded, {where}")
     results, started = [], time.monotonic()
     total_points = sum(ex.points for ex in grading.find_exercises(source))
 
@@ -262,20 +269,54 @@ def grade_class(course: Course, jobs: int, settings: Settings, force: bool = Fal
     # What the judging processes print (a Keras warning, say) goes to a log beside the gradebook, not to the console.
     judges_log = course.root / f"judges-{course.assignment}.log"
     RUNNING.stopping = False
-    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch, ThreadPoolExecutor(jobs) as pool:
+    with _executor(jobs, cluster, settings) as pool:
         futures = {
-            pool.submit(judge_submission, student, path, source, settings, Path(scratch) / student, judges_log): student
+            pool.submit(grade_unit, student, _head(path, SUBMISSION_LIMIT + 1), source, settings): student
             for student, path in todo.items()
         }
         try:
             for future in as_completed(futures):
-                report(futures[future], future.result())
+                student = futures[future]
+                try:
+                    result, printed = future.result()
+                except Exception as err:  # noqa: BLE001 -- a task the cluster lost, again and again: next run
+                    lost = f"its task was lost ({type(err).__name__})"
+                    result, printed = not_gradable(source, student, lost, again=True), b""
+                if printed:
+                    with open(judges_log, "ab") as handle:
+                        handle.write(printed)
+                report(student, result)
         except BaseException:  # interrupted: no judge or worker goes on without the class
             for future in futures:
                 future.cancel()
             RUNNING.stop_all()
             raise
     return results
+
+
+def _executor(jobs: int, cluster: str | None, settings: Settings):
+    if cluster is None:
+        return ThreadPoolExecutor(jobs)
+    from course_tools.autograde import cluster as dask_cluster  # Dask: only where a cluster is asked for
+
+    return dask_cluster.executor(cluster, jobs, settings.sandboxed)
+
+
+def _head(path: Path, size: int) -> bytes:
+    """The file's first ``size`` bytes: a notebook over the limit is refused as such, without being read whole."""
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def grade_unit(student: str, notebook: bytes, source, settings: Settings) -> tuple[Result, bytes]:
+    """One submission graded, wherever it runs (a thread of the grader, a Dask worker): its notebook's bytes in; its
+    ``Result`` and what its judges printed out. It reads and writes nothing of the course folder."""
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        submission = Path(scratch) / "submitted.ipynb"
+        submission.write_bytes(notebook)
+        log = Path(scratch) / "judges.log"
+        result = judge_submission(student, submission, source, settings, Path(scratch) / student, log)
+        return result, log.read_bytes() if log.exists() else b""
 
 
 class Running:

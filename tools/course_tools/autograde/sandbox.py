@@ -28,8 +28,16 @@ from pathlib import Path
 import course_tools
 import helpers
 
-# Run as root, each sandbox runs as a user id of its own from this range, none of them a user of the system's.
-SANDBOX_UIDS = itertools.cycle(range(2_000_000, 2_100_000))
+# Run as root, each sandbox runs as a user id of its own, none of them a user of the system's: 1,000 ids from 2,000,000
+# up for each grading process, by its process id, so that the processes of a Dask cluster on one machine share none.
+UIDS_PER_PROCESS = 1000
+PID_MAX = 4_194_304  # Linux's largest: the last range ends below 2**32
+SANDBOX_UIDS = itertools.cycle(range(UIDS_PER_PROCESS))
+
+
+def sandbox_uid() -> int:
+    """A user id for the next sandbox, from this process's own range, in turn."""
+    return 2_000_000 + (os.getpid() % PID_MAX) * UIDS_PER_PROCESS + next(SANDBOX_UIDS)
 INSTALL_HINT = "install bubblewrap (Debian and Ubuntu: apt install bubblewrap; Fedora: dnf install bubblewrap)"
 
 
@@ -128,7 +136,7 @@ def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str],
     if os.geteuid() == 0:  # as a user of its own, the process limit counts the sandbox's processes alone
         prlimit.insert(1, f"--nproc={limits.processes}")
         bwrap += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        uid = next(SANDBOX_UIDS)
+        uid = sandbox_uid()
         drop = [
             "setpriv",
             f"--reuid={uid}",
