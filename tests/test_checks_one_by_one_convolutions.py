@@ -81,6 +81,13 @@ ALTERNATIVES = [
 
 MISTAKES = [
     (
+        "bottleneck",
+        "another default kernel size in the signature",
+        [("kernel_size=5):", "kernel_size=3):")],
+        r"^bottleneck\(a tensor of shape \(m, 6, 6, 8\), reduce_filters=4, filters=6\): layer 2 .*kernel_size=\(5, 5\)",
+        "",
+    ),
+    (
         "pointwise_conv",
         "one entry of the bias added to every channel",
         [(MATMUL, "return ops.matmul(x, kernel) + bias[0]")],

@@ -92,6 +92,30 @@ ALTERNATIVES = [
 
 MISTAKES = [
     (
+        "convolutional_block",
+        "another default initializer in the signature",
+        {"convolutional_block": [("initializer=glorot_uniform):", "initializer=random_uniform):")]},
+        r"called without `initializer`, its Conv2D \(1 of 4 layers with a kernel\) draws its kernel with "
+        r"RandomUniform\(seed=0\), expected "
+        r"glorot_uniform\(seed=0\)\.$",
+        "keep the signature's default, initializer=glorot_uniform",
+    ),
+    (
+        "convolutional_block",
+        "another default stride in the signature",
+        {"convolutional_block": [("s=2, training", "s=1, training")]},
+        r"^convolutional_block\(a tensor of shape \(m, n_H, n_W, 6\), f=3, filters=\(6, 6, 6\)\): .*strides",
+        "stride",
+    ),
+    (
+        "ResNet50",
+        "the stem's kernel not seeded",
+        {"ResNet50": [("strides=(2, 2), kernel_initializer=glorot_uniform(seed=0))(X)", "strides=(2, 2))(X)")]},
+        r"its Conv2D \(1 of 54 layers with a kernel\) draws its kernel with GlorotUniform\(seed=None\), "
+        r"expected seed=0\.$",
+        r"kernel_initializer=glorot_uniform\(seed=0\)",
+    ),
+    (
         "identity_block",
         "training given to the layer instead of its call",
         {

@@ -132,8 +132,10 @@ def _orders(values: np.ndarray, bias=None) -> list:
     return orders + [v + bias for v in orders if bias is not None and v.shape[-1] == bias.shape[0]]
 
 
-# (input shape, reduce_filters, filters, kernel_size): the lecture's, then other sizes on a non-square input.
-BOTTLENECK_CASES = (((28, 28, 192), 16, 32, 5), ((9, 7, 12), 4, 6, 3))
+# (input shape, reduce_filters, filters, kernel_size): the lecture's, other sizes on a non-square input, and the
+# signature's default kernel_size (None: not given).
+BOTTLENECK_CASES = (((28, 28, 192), 16, 32, 5), ((9, 7, 12), 4, 6, 3), ((6, 6, 8), 4, 6, None))
+DEFAULT_KERNEL_SIZE = 5
 
 
 def check_bottleneck(bottleneck, cases=BOTTLENECK_CASES) -> None:
@@ -148,10 +150,13 @@ def check_bottleneck(bottleneck, cases=BOTTLENECK_CASES) -> None:
     passed("bottleneck")
 
 
-def _check_bottleneck(bottleneck, input_shape, reduce_filters: int, filters: int, kernel_size: int) -> None:
-    arguments = {"reduce_filters": reduce_filters, "filters": filters, "kernel_size": kernel_size}
+def _check_bottleneck(bottleneck, input_shape, reduce_filters: int, filters: int, kernel_size: int | None) -> None:
+    arguments = {"reduce_filters": reduce_filters, "filters": filters}
+    if kernel_size is not None:
+        arguments["kernel_size"] = kernel_size
     what = called("bottleneck", input_shape, **arguments)
     model = build_model(what, bottleneck, input_shape, **arguments)
+    kernel_size = kernel_size or DEFAULT_KERNEL_SIZE
     height, width, channels = input_shape
     conv = {"strides": (1, 1), "activation": "relu", "use_bias": True}
     expected = [

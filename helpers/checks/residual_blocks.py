@@ -111,7 +111,11 @@ IDENTITY_HINTS = {
 # shape error at the Add. The second case has f=5, so that a middle kernel fixed at 3x3 shows.
 IDENTITY_CASES = (((None, None, 6), 3, (6, 6, 6), None), ((6, 6, 6), 5, (2, 3, 6), None))
 # The middle case: stride 1, as ResNet-50's first stage uses the block, on a non-square input.
-CONVOLUTIONAL_CASES = (((None, None, 6), 3, (6, 6, 6), 2), ((9, 7, 4), 3, (2, 3, 5), 1), ((8, 8, 3), 5, (2, 3, 6), 2))
+# s None: left to its default, 2.
+CONVOLUTIONAL_CASES = (
+    ((None, None, 6), 3, (6, 6, 6), None), ((9, 7, 4), 3, (2, 3, 5), 1), ((8, 8, 3), 5, (2, 3, 6), 2)
+)
+DEFAULT_S = 2
 RESNET50_STAGES = (((64, 64, 256), 3, 1), ((128, 128, 512), 4, 2), ((256, 256, 1024), 6, 2), ((512, 512, 2048), 3, 2))
 
 
@@ -217,6 +221,7 @@ def check_identity_block(fn, cases=IDENTITY_CASES) -> None:
         _check_structure(case, model, block_table(input_shape, f, filters), IDENTITY_HINTS)
     _check_values(case, fn, *cases[-1][:3])
     check_reusable(case, fn, *cases[-1][:3])
+    _check_default_initializer(case, model, "random_uniform")  # after the values: a call's mistake is named there
     passed(what)
 
 
@@ -228,11 +233,14 @@ def check_convolutional_block(fn, cases=CONVOLUTIONAL_CASES) -> None:
     """
     what = "convolutional_block"
     for input_shape, f, filters, s in cases:
-        case = called(what, input_shape, f=f, filters=filters, s=s)
-        model = with_hints(case, OPERATION_HINTS, build_model, fn, input_shape, f, filters, s=s)
-        _check_structure(case, model, block_table(input_shape, f, filters, s), HINTS, convolutional=True)
+        stride = {} if s is None else {"s": s}  # None: the signature's default
+        case = called(what, input_shape, f=f, filters=filters, **stride)
+        model = with_hints(case, OPERATION_HINTS, build_model, fn, input_shape, f, filters, **stride)
+        table = block_table(input_shape, f, filters, DEFAULT_S if s is None else s)
+        _check_structure(case, model, table, HINTS, convolutional=True)
     _check_values(case, fn, *cases[-1][:3], s=cases[-1][3])
     check_reusable(case, fn, *cases[-1][:3], s=cases[-1][3])
+    _check_default_initializer(case, model, "glorot_uniform")  # after the values: a call's mistake is named there
     passed(what)
 
 
@@ -250,7 +258,47 @@ def check_resnet50(fn, input_shape=(64, 64, 3), classes: int = 5) -> None:
         _check_structure(what, model, table.rows, HINTS, places=table.places, place_hints=RESNET50_PLACE_HINTS)
 
     build_and_compare(build, input_shape, compare)
+    _check_seeds(what, build(input_shape))
     passed(what)
+
+
+def _kernels(model: keras.Model) -> list[tuple[str, str, object]]:
+    """(which layer, its initializer's class, its seed) of each Conv2D and Dense, nested models read through."""
+    layers = [call for call in operations(model) if call.kind in ("Conv2D", "Dense")]
+    found = []
+    for n, call in enumerate(layers, start=1):
+        initializer = call.operation.kernel_initializer
+        seed = initializer.get_config().get("seed") if hasattr(initializer, "get_config") else None
+        found.append((f"{call.kind} ({n} of {len(layers)} layers with a kernel)", type(initializer).__name__, seed))
+    return found
+
+
+def _check_default_initializer(what: str, model: keras.Model, default: str) -> None:
+    """Called without ``initializer``, the block draws every kernel with the signature's default, seeded: the
+    course's ``initializer=random_uniform`` (or ``glorot_uniform``) and ``initializer(seed=0)``."""
+    expected = default.replace("_", "").lower()  # glorot_uniform makes GlorotUniform
+    for where, name, seed in _kernels(model):
+        if name.lower() != expected or seed != 0:
+            raise CheckFailed(
+                what,
+                f"called without `initializer`, its {where} draws its kernel with {name}(seed={seed!r}), expected "
+                f"{default}(seed=0).",
+                f"keep the signature's default, initializer={default}, and give every Conv2D "
+                "kernel_initializer=initializer(seed=0).", kind="initializer_default",
+            )  # fmt: skip
+
+
+def _check_seeds(what: str, model: keras.Model) -> None:
+    """ResNet-50's kernels are all seeded, as the text writes them: glorot_uniform(seed=0) in the stem and the output
+    layer, and each block's initializer(seed=0)."""
+    for where, name, seed in _kernels(model):
+        if seed != 0:
+            raise CheckFailed(
+                what, f"its {where} draws its kernel with {name}(seed={seed!r}), expected seed=0.",
+                "the stem's Conv2D and the output Dense take kernel_initializer=glorot_uniform(seed=0), as the text "
+                "writes them.",
+                kind="initializer_seed",
+            )  # fmt: skip
 
 
 def _check_structure(
