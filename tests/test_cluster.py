@@ -1,22 +1,26 @@
 """``make grade`` on a Dask cluster (``--cluster``): a LocalCluster of two worker processes grades a class of 04 to
-the same gradebook, feedback and records as two local jobs, even with one of its workers killed mid-run."""
+the same gradebook, feedback and records as two local jobs, even with one of its workers killed mid-run.
 
+Dask runs in the grader's processes only, never in pytest's: its nannies and workers own file descriptors and
+logging handlers that must not outlive a test in a process that goes on to run others."""
+
+import contextlib
 import json
 import os
-import signal
+import subprocess
 import sys
 import threading
 import time
 import warnings
 from pathlib import Path
 
+import psutil
 import pytest
-from distributed import Client, LocalCluster
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
-from test_nbgrader_course import ANOTHER_STYLE, MISTAKES, NB04, OPTIONS, hand_in, make_course, run
+from test_nbgrader_course import ANOTHER_STYLE, MISTAKES, NB04, OPTIONS, ROOT, hand_in, make_course, run
 
-from course_tools.autograde import grade, sandbox, submission
+from course_tools.autograde import grade, sandbox
 
 pytestmark = [
     pytest.mark.end_to_end,
@@ -25,7 +29,6 @@ pytestmark = [
         reason=str(sandbox.available()),
     ),
 ]
-SETTINGS = submission.Settings(**dict(zip(("timeout", "call_timeout", "budget"), map(float, OPTIONS[NB04][1::2]))))
 
 
 def hand_in_class(course: Path) -> None:
@@ -53,7 +56,8 @@ def outcome(course: Path) -> dict:
     records = {}
     for path in graded.glob(f"*/*/{grade.MARKER}"):
         record = json.loads(path.read_text())
-        records[path.parent.parent.name] = {k: v for k, v in record.items() if k not in ("seconds", "judge_memory_mb")}
+        varying = ("seconds", "judge_memory_mb", "timings")
+        records[path.parent.parent.name] = {k: v for k, v in record.items() if k not in varying}
     return {"scores": scores, "feedback": feedback, "records": records}
 
 
@@ -66,42 +70,66 @@ def two_jobs(tmp_path_factory) -> dict:
     return outcome(course)
 
 
-def kill_a_busy_worker(cluster: LocalCluster, killed: list) -> None:
-    """Once a worker has held a task for two seconds, kill its process, as a machine lost mid-task."""
-    with Client(cluster) as client:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            busy = [address for address, tasks in client.processing().items() if tasks]
-            if busy:
-                time.sleep(2)
-                pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-                return
-            time.sleep(0.2)
+def kill_a_busy_dask_worker(grader: subprocess.Popen, killed: list) -> None:
+    """Once a judge has run for two seconds, kill the Dask worker process it runs under (a child of the grader's
+    process, where the LocalCluster's nannies are), as a machine lost mid-task."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and grader.poll() is None:
+        for judge in psutil.process_iter(["cmdline"]):
+            if "course_tools.autograde.judge" not in (judge.info["cmdline"] or []):
+                continue
+            with contextlib.suppress(psutil.NoSuchProcess):  # a judge that ended meanwhile
+                worker = next((p for p in judge.parents() if p.ppid() == grader.pid), None)
+                if worker is not None:
+                    time.sleep(2)
+                    worker.kill()
+                    killed.append(worker.pid)
+                    return
+        time.sleep(0.2)
 
 
 def test_a_local_cluster_grades_as_two_jobs_even_when_a_worker_dies(two_jobs, tmp_path):
+    """``--cluster local`` in the grader's own process, as make grade runs it; its LocalCluster's nannies start again
+    the worker killed here, and the scheduler hands its task to a worker."""
     course = make_course(tmp_path, notebooks=(NB04,))
     hand_in_class(course)
-    lines, killed = [], []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        killer = threading.Thread(target=kill_a_busy_worker, args=(cluster, killed))
+    killed = []
+    args = ["course_tools.autograde", ".", NB04, "--jobs", "2", "--cluster", "local", *OPTIONS[NB04]]
+    with subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=course, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    ) as grader:  # fmt: skip
+        killer = threading.Thread(target=kill_a_busy_dask_worker, args=(grader, killed))
         killer.start()
-        results = grade.grade_class(
-            grade.Course(course, NB04), 2, SETTINGS, log=lines.append, cluster=cluster.scheduler_address
-        )
+        out, err = grader.communicate(timeout=900)
         killer.join()
+    assert grader.returncode == 0, err[-3000:]
     assert killed, "no worker was busy long enough to be killed"
-    assert len(results) == 7 and not any("lost" in result.status for result in results), lines
-    assert lines[0] == f"{NB04}: 7 to grade, 0 unchanged since graded, on the Dask cluster {cluster.scheduler_address}"
+    lines = out.splitlines()
+    assert lines[0] == f"{NB04}: 7 to grade, 0 unchanged since graded, on the Dask cluster local", out
+    assert len(lines) == 8 and "lost" not in out, out
     assert outcome(course) == two_jobs
 
 
-def test_a_worker_that_cannot_sandbox_is_refused(monkeypatch, tmp_path):
-    """Each worker checks at its start that it can grade; here, one without bubblewrap on its PATH."""
+def test_a_worker_that_cannot_sandbox_is_refused(tmp_path):
+    """Each worker checks at its start that it can grade; here, one without bubblewrap on its PATH (the grader's
+    own check, which would refuse first, is not asked: grade_class is called directly)."""
     course = make_course(tmp_path, notebooks=(NB04,))
     (tmp_path / "bin").mkdir()
-    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # the workers' processes inherit it: no bwrap there
-    with pytest.raises(RuntimeError, match="cannot grade: "):
-        grade.grade_class(grade.Course(course, NB04), 1, SETTINGS, log=lambda line: None, cluster="local")
+    code = (
+        "from pathlib import Path\n"
+        "from course_tools.autograde import grade, submission\n"
+        f"grade.grade_class(grade.Course(Path({str(course)!r}), {NB04!r}), 1, submission.Settings(), cluster='local')"
+    )
+    refused = subprocess.run(
+        [sys.executable, "-c", code], env=environment(PATH=str(tmp_path / "bin")), capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "cannot grade: " in refused.stderr, refused.stderr[-3000:]
+
+
+def environment(**changes) -> dict:
+    """This process's environment, with the repository on PYTHONPATH (as make does it) and ``changes``."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return {**env, "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]), **changes}
