@@ -12,6 +12,10 @@ the day and the number of students, into benchmarks/grading_time.json (the noteb
 
 - per submission: the grader's own measure, from starting the sandboxed worker to the last check (mean);
 - per class: the wall clock of the command (the grader's start included), and submissions per hour at that rate.
+
+Where one submission's time goes, with one job (``grade.breakdown``, means), goes into
+benchmarks/grading_breakdown.json: starting an empty sandbox (bubblewrap and Python, measured alone), starting the
+worker (that, and its imports: Keras and the backend), starting the judge, the cells, and all the checks.
 """
 
 import argparse
@@ -30,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from course_tools import grading, nbgrader_course  # noqa: E402  (the repository's helpers, also when not installed)
+from course_tools.autograde import sandbox  # noqa: E402
 from course_tools.autograde.grade import MARKER  # noqa: E402
 
 
@@ -40,23 +45,42 @@ def run(course: Path, *args: str) -> None:
     subprocess.run([sys.executable, "-m", *args], cwd=course, env=env, check=True, capture_output=True)
 
 
-def grade(course: Path, path: Path, students: list[str], jobs: int) -> dict:
+def grade(course: Path, path: Path, students: list[str], jobs: int) -> tuple[dict, dict]:
+    """(the class's figures, where one submission's time went: means of each part)."""
     start = time.perf_counter()
     run(course, "course_tools.autograde", ".", path.stem, "--jobs", str(jobs), "--force")
     wall = time.perf_counter() - start
     full = sum(grading.points(nbformat.read(path, as_version=4)).values())
-    seconds = []
+    seconds, parts = [], []
     for student in students:
         marker = json.loads((course / "autograded" / student / path.stem / MARKER).read_text())
         got = sum(score or 0 for score in marker["scores"].values())
         if got != full:
             raise SystemExit(f"{path.stem}: the reference submission of {student} got {got} of {full} points")
         seconds.append(marker["seconds"])
-    return {
+        timings = marker["timings"]
+        checks = sum(value for key, value in timings.items() if key.startswith("checks_s "))
+        started = {key: timings[key] for key in ("worker_start_s", "judge_start_s", "cells_s")}
+        parts.append(started | {"checks_s": checks})
+    figures = {
         "per_submission_s": round(statistics.mean(seconds), 1),
         "class_s": round(wall, 1),
         "per_hour": round(len(students) * 3600 / wall),
     }
+    return figures, {key: round(statistics.mean(part[key] for part in parts), 2) for key in parts[0]}
+
+
+def sandbox_start(times: int = 3) -> float:
+    """Seconds to start an empty sandbox and its Python, and see it exit (the median of ``times``)."""
+    spent = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for _ in range(times):
+            began = time.perf_counter()
+            started = sandbox.start(["this"], Path(scratch) / "empty", sandbox.Limits(), True, Path(scratch) / "log")
+            if started.wait():
+                raise SystemExit(f"an empty sandbox failed: {(Path(scratch) / 'log').read_text()[-2000:]}")
+            spent.append(time.perf_counter() - began)
+    return round(statistics.median(spent), 2)
 
 
 def main(argv=None) -> int:
@@ -67,7 +91,7 @@ def main(argv=None) -> int:
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
     notebooks = [p for p in notebooks if not args.prefixes or p.name.startswith(tuple(args.prefixes))]
     students = [f"student{i}" for i in range(1, args.students + 1)]
-    results = {}
+    results, breakdowns, empty = {}, {}, sandbox_start()
     print(
         "| notebook | per submission, 1 job | class, 1 job | per submission, 2 jobs | class, 2 jobs "
         "| every cell: per submission, 2 jobs | every cell: class, 2 jobs |"
@@ -84,14 +108,16 @@ def main(argv=None) -> int:
                 folder = course / "submitted" / student / path.stem
                 folder.mkdir(parents=True)
                 nbformat.write(answered, folder / path.name)
-            results[path.stem] = {f"jobs_{jobs}": grade(course, path, students, jobs) for jobs in (1, 2)}
+            (one, parts), (two, _) = (grade(course, path, students, jobs) for jobs in (1, 2))
+            results[path.stem] = {"jobs_1": one, "jobs_2": two}
+            breakdowns[path.stem] = {"sandbox_start_s": empty, **parts, "date": time.strftime("%Y-%m-%d")}
             for cell in answered.cells:
                 tags = cell.get("metadata", {}).get("tags", [])
                 if grading.SKIP_TAG in tags:
                     tags.remove(grading.SKIP_TAG)
             for student in students:
                 nbformat.write(answered, course / "submitted" / student / path.stem / path.name)
-            results[path.stem]["jobs_2_every_cell"] = grade(course, path, students, 2)
+            results[path.stem]["jobs_2_every_cell"] = grade(course, path, students, 2)[0]
             one, two, every = (results[path.stem][key] for key in ("jobs_1", "jobs_2", "jobs_2_every_cell"))
             print(
                 f"| `{path.stem}` | {one['per_submission_s']} s | {one['class_s']} s | {two['per_submission_s']} s "
@@ -99,9 +125,10 @@ def main(argv=None) -> int:
                 flush=True,
             )
             results[path.stem] |= {"students": args.students, "date": time.strftime("%Y-%m-%d")}
-    out = ROOT / "benchmarks" / "grading_time.json"
-    earlier = json.loads(out.read_text()) if out.exists() else {}  # the notebooks not measured now keep theirs
-    out.write_text(json.dumps(earlier | results, indent=1) + "\n")
+    for name, found in (("grading_time", results), ("grading_breakdown", breakdowns)):
+        out = ROOT / "benchmarks" / f"{name}.json"
+        earlier = json.loads(out.read_text()) if out.exists() else {}  # the notebooks not measured now keep theirs
+        out.write_text(json.dumps(earlier | found, indent=1) + "\n")
     return 0
 
 

@@ -19,6 +19,20 @@ C5 = '    x = layers.Dense(120, activation=activation, name="C5")(x)\n'
 
 ALTERNATIVES = [
     (
+        "VGG16",
+        "the classifier as one nested keras.Sequential",
+        [
+            (
+                'x = layers.Flatten()(x)\n    x = layers.Dense(4096, activation="relu")(x)\n'
+                '    x = layers.Dense(4096, activation="relu")(x)\n'
+                '    outputs = layers.Dense(classes, activation="softmax")(x)',
+                'classifier = keras.Sequential([layers.Flatten(), layers.Dense(4096, activation="relu"), '
+                'layers.Dense(4096, activation="relu"), layers.Dense(classes, activation="softmax")])\n'
+                "    outputs = classifier(x)",
+            )
+        ],
+    ),
+    (
         "vgg_block",
         "a functional sub-model on an input of its own, ending the block",
         [

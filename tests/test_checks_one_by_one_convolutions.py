@@ -82,6 +82,13 @@ ALTERNATIVES = [
 MISTAKES = [
     (
         "bottleneck",
+        "the signature's default left out",
+        [("kernel_size=5):", "kernel_size):")],
+        r"^bottleneck\(a tensor of shape \(m, 6, 6, 8\), reduce_filters=4, filters=6\): cannot be called so: ",
+        "keep the signature the exercise gives, its defaults included",
+    ),
+    (
+        "bottleneck",
         "another default kernel size in the signature",
         [("kernel_size=5):", "kernel_size=3):")],
         r"^bottleneck\(a tensor of shape \(m, 6, 6, 8\), reduce_filters=4, filters=6\): layer 2 .*kernel_size=\(5, 5\)",

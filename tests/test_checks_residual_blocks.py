@@ -28,6 +28,46 @@ STAGES = "([128, 128, 512], 4, 2)"
 
 ALTERNATIVES = [
     (
+        "ResNet50",
+        "the stem as one nested keras.Sequential",
+        {
+            "ResNet50": [
+                (
+                    'X = layers.ZeroPadding2D((3, 3))(X_input)\n'
+                    "    X = layers.Conv2D(64, (7, 7), strides=(2, 2), kernel_initializer=glorot_uniform(seed=0))(X)\n"
+                    "    X = layers.BatchNormalization(axis=3)(X)\n"
+                    '    X = layers.Activation("relu")(X)\n'
+                    "    X = layers.MaxPooling2D((3, 3), strides=(2, 2))(X)",
+                    "stem = keras.Sequential([layers.ZeroPadding2D((3, 3)), "
+                    "layers.Conv2D(64, (7, 7), strides=(2, 2), kernel_initializer=glorot_uniform(seed=0)), "
+                    'layers.BatchNormalization(axis=3), layers.Activation("relu"), '
+                    "layers.MaxPooling2D((3, 3), strides=(2, 2))])\n"
+                    "    X = stem(X_input)",
+                )
+            ]
+        },
+    ),
+    (
+        "convolutional_block",
+        "the shortcut as one nested keras.Sequential",
+        {
+            "convolutional_block": [
+                (
+                    "X_shortcut = layers.Conv2D(\n"
+                    '        F3, (1, 1), strides=(s, s), padding="valid", kernel_initializer=initializer(seed=0)\n'
+                    "    )(X_shortcut)\n"
+                    "    X_shortcut = layers.BatchNormalization(axis=3)(X_shortcut, training=training)",
+                    "shortcut = keras.Sequential([\n"
+                    '        layers.Conv2D(F3, (1, 1), strides=(s, s), padding="valid", '
+                    "kernel_initializer=initializer(seed=0)),\n"
+                    "        layers.BatchNormalization(axis=3),\n"
+                    "    ])\n"
+                    "    X_shortcut = shortcut(X_shortcut, training=training)",
+                )
+            ]
+        },
+    ),
+    (
         "identity_block",
         "the Add and the last ReLU as a sub-model of two inputs",
         {

@@ -72,7 +72,7 @@ ANOTHER_STYLE = {
         "def pointwise_conv(x, kernel, bias):\n    return ops.einsum('bhwc,cd->bhwd', x, kernel) + bias\n"
     ),
     "bottleneck": (
-        "def bottleneck(x, reduce_filters, filters, kernel_size):\n"
+        "def bottleneck(x, reduce_filters, filters, kernel_size=5):\n"
         "    squeeze = layers.Conv2D(reduce_filters, (1, 1), activation='relu', name='squeeze')\n"
         "    spread = layers.Conv2D(filters, kernel_size, padding='same', activation='relu', name='spread')\n"
         "    return spread(squeeze(x))\n"
@@ -628,6 +628,9 @@ def test_every_judge_stays_within_its_bounds(graded):
     print("judge's peak memory, MB:", max(marker["judge_memory_mb"] for marker in judged))
     print("longest submission, s:", max(marker["seconds"] for marker in markers))
     assert max(marker["judge_memory_mb"] for marker in judged) < JUDGE_MEMORY_MB
+    alice = json.loads((course / "autograded" / "alice" / NB04 / grade.MARKER).read_text())["timings"]
+    assert {"worker_start_s", "judge_start_s", "cells_s"} | {f"checks_s {name}" for name in MISTAKES} == set(alice)
+    assert all(0 <= seconds < 120 for seconds in alice.values()), alice  # where its time went (grade.breakdown)
     for path in (course / "autograded").glob(f"*/*/{grade.MARKER}"):
         settings = limit[path.parent.name]
         restarted = settings.restarts * settings.timeout  # a restarted worker runs the cells again

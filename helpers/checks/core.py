@@ -123,6 +123,12 @@ def call_student(what: str, fn, *args, **kwargs):
     except CheckFailed:
         raise
     except Exception as err:  # noqa: BLE001 -- any error of the student's is reported, not hidden
+        if isinstance(err, TypeError) and err.__traceback__.tb_next is None:  # raised by the call: other arguments
+            raise CheckFailed(
+                what, f"cannot be called so: {err}.",
+                "keep the signature the exercise gives, its defaults included: the check calls your function with "
+                "the arguments it names.", kind="signature",
+            ) from None
         operation = failed_operation(err)
         kind = type(operation).__name__ if operation is not None else None
         raise CheckFailed(what, *_describe(err, student_line(fn, err)), operation=kind, kind="raises_error") from err

@@ -124,7 +124,24 @@ def grading_time(measured: dict) -> str:
     return "\n".join(lines)
 
 
-TABLES = {table.__name__: table for table in (notebook_times, live_output, results, scale, grading_time)}
+def grading_breakdown(measured: dict) -> str:
+    """Where one submission's grading time goes, with one job (``benchmarks/grading_time.py``)."""
+    lines = [
+        "| notebook | an empty sandbox starts | the worker starts (its imports too) | the judge starts | the cells "
+        "| the checks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in measured.items():
+        parts = ("sandbox_start_s", "worker_start_s", "judge_start_s", "cells_s", "checks_s")
+        shown = [f"{row[part]:.2f} s" if row[part] < 0.1 else f"{row[part]:.1f} s" for part in parts]  # 0.05 s
+        lines.append(f"| `{name}` | " + " | ".join(shown) + " |")
+    return "\n".join(lines)
+
+
+TABLES = {
+    table.__name__: table
+    for table in (notebook_times, live_output, results, scale, grading_time, grading_breakdown)
+}
 
 
 def documents(root: Path) -> list[Path]:

@@ -215,6 +215,7 @@ def record(
                 "mistakes": result.mistakes,
                 "seconds": round(result.seconds, 1),
                 "judge_memory_mb": round(result.judge_memory / 2**20),
+                "timings": result.timings,
             }
         )
     )
@@ -379,6 +380,7 @@ def _judge_submission(student: str, submission: Path, source, settings: Settings
                 result.status = f"its judging stopped after a restart: {outcome}"  # what was decided stands
                 break
             result.ran = result.ran or outcome.get("ran") or []
+            result.timings = result.timings or breakdown(outcome)  # the first judging's: a restart's would add up
             result.judge_memory = max(result.judge_memory, outcome["memory"])
             for name, part, points, text, found in outcome["steps"]:
                 decided[name, part] = (points, text, checked_mistake(found))
@@ -420,6 +422,7 @@ class JudgeFailed(str):
 
 def _judged(job: dict, settings: Settings, scratch: Path, log: Path, deadline: float) -> dict | JudgeFailed:
     """The judge's decisions on ``job``, with a fresh worker; or why there are none."""
+    launched = time.monotonic()
     worker, answers = sandbox.start_worker(scratch / "work", settings.limits, settings.sandboxed)
     RUNNING.add(worker)
     own_log = scratch / "judge.log"  # appended to ``log`` afterwards: a judge's file-size limit is not the log's
@@ -458,7 +461,27 @@ def _judged(job: dict, settings: Settings, scratch: Path, log: Path, deadline: f
         failed = JudgeFailed(f"its judging process failed (exit status {code}; see {log.name})")
         failed.ours = True
         return failed
-    return json.loads(out)
+    decided = json.loads(out)
+    decided["launched"] = launched  # its worker's start, and its judge's a moment later
+    return decided
+
+
+def breakdown(outcome: dict) -> dict:
+    """Where one judging's time went, in seconds (``Result.timings``): starting the worker (its sandbox and imports)
+    and the judge, running the cells, and each exercise's checks. A figure the judge could not give is left out."""
+    timings, launched = outcome.get("timings") or {}, outcome["launched"]
+    moments = {key: timings.get(key) for key in ("worker_ready", "cells_done", "judge_ready")}
+    if not all(isinstance(value, float | None) for value in moments.values()):
+        raise TypeError("a judge's timings that are not times")
+    worker, cells, judge = moments["worker_ready"], moments["cells_done"], moments["judge_ready"]
+    found = {
+        "worker_start_s": worker and worker - launched,
+        "judge_start_s": judge and judge - launched,
+        "cells_s": worker and cells and cells - worker,
+    }
+    checks = timings.get("checks") or {}
+    found.update({f"checks_s {name}": float(seconds) for name, seconds in checks.items() if isinstance(name, str)})
+    return {key: round(value, 2) for key, value in found.items() if value is not None}
 
 
 def _limit(settings: Settings) -> float:

@@ -21,6 +21,7 @@ import json
 import os
 import resource
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -44,6 +45,7 @@ STUDENTS_CRASH = (
 
 
 def main() -> None:
+    ready = time.monotonic()  # its imports done (Keras's among them)
     decisions = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # whatever else this process prints (Keras's warnings, say) goes to the judges' log
     job = json.load(sys.stdin)
@@ -55,6 +57,7 @@ def main() -> None:
     finally:
         worker.stop()
         reference.stop()
+    decided["timings"]["judge_ready"] = ready
     json.dump({**decided, "memory": peak_memory()}, decisions)
     decisions.flush()
     os._exit(0)  # at once: a thread may still wait on a worker that stopped answering, and its pipe with it
@@ -63,15 +66,18 @@ def main() -> None:
 def judge(worker: remote.Worker, job: dict, reference: "Reference") -> dict:
     """Run the submission's cells, then ``job["steps"]``: {"ran", "status", "steps": [[name, part, points, text,
     mistake], ...], "left": the steps not judged because the worker stopped and may start again, "spent": seconds
-    of the submission's budget}. A mistake is None, or what the failed check named, as data for the class's report
-    (``submission.mistake``)."""
+    of the submission's budget, "timings": when the worker was ready and its cells done, and each exercise's checks'
+    seconds, for benchmarks/grading_time.py}. A mistake is None, or what the failed check named, as data for the
+    class's report (``submission.mistake``)."""
     source = reference.source
-    decided = {"ran": None, "status": None, "steps": [], "left": [], "spent": worker.spent}
+    timings = {"worker_ready": None, "cells_done": None, "checks": {}}  # time.monotonic(), and seconds per check
+    decided = {"ran": None, "status": None, "steps": [], "left": [], "spent": worker.spent, "timings": timings}
     try:
         decided["ran"] = worker.run_cells(job["cells"], job["timeout"], OUTPUT_LIMIT)
     except remote.WorkerGone as gone:
         decided["status"] = f"its cells did not run: {gone}"
         return decided
+    timings["worker_ready"], timings["cells_done"] = worker.ready, time.monotonic()
     exercises = {ex.name: ex for ex in grading.find_exercises(source)}
     failed = set()
     for i, (name, part) in enumerate(job["steps"]):
@@ -84,6 +90,7 @@ def judge(worker: remote.Worker, job: dict, reference: "Reference") -> dict:
             decided["steps"].append([name, part, 0, "✘ not graded: its process stopped", mistake("process_stopped")])
             failed.add(name)
             continue
+        began = time.monotonic()
         code = check_code(source.cells[exercises[name].check].source, part)
         functions = {other: remote.StudentFunction(other, worker, job["call_timeout"]) for other in exercises}
         points, text, found = run_check(code, source, functions, exercises[name].points)
@@ -99,6 +106,7 @@ def judge(worker: remote.Worker, job: dict, reference: "Reference") -> dict:
         if points != exercises[name].points:
             failed.add(name)
         decided["steps"].append([name, part, points, text, found])
+        timings["checks"][name] = timings["checks"].get(name, 0.0) + time.monotonic() - began
     decided["spent"] = worker.spent
     return decided
 

@@ -43,6 +43,7 @@ class Worker:
         self.scratch, self.limits, self.sandboxed, self.own_session = scratch, limits, sandboxed, own_session
         self.process = self.requests = self.answers = self.pidfd = None
         self.budget, self.spent, self.gone = budget, 0.0, False
+        self.ready = None  # when the worker said its imports were done (time.monotonic(), the machine's clock)
 
     def launch(self) -> None:
         """Start the worker's process, waiting for its first request."""
@@ -66,7 +67,10 @@ class Worker:
 
     def run_cells(self, cells: list[dict], timeout: float, output_limit: int) -> list[dict]:
         """Run ``cells`` in the worker; what each printed and whether it raised."""
+        asked = time.monotonic()
         header = self._exchange({"cells": cells, "output_limit": output_limit}, {}, timeout)
+        ready = header.get("ready")  # the worker's word: kept only where it can be true
+        self.ready = ready if type(ready) is float and asked - 600 < ready <= time.monotonic() else None
         ran = header.get("ran")
         if not isinstance(ran, list):
             raise WorkerGone("the worker's report of the cells it ran is not a list")

@@ -44,6 +44,7 @@ class Result:
     status: str = "graded"
     seconds: float = 0.0
     judge_memory: int = 0  # bytes: the judge's peak resident set
+    timings: dict = field(default_factory=dict)  # seconds, where they went (grade.breakdown)
     again: bool = False  # not graded for a failure of the grader's own: the next run grades it again
 
 
