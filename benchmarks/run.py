@@ -28,6 +28,9 @@ import keras  # noqa: E402  (after the environment variable, on purpose)
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT / "tests"))  # notebook_code, the tests' reader of a notebook's definitions
+
+from course_tools import timings  # noqa: E402
+
 PARTS = ("notebooks", "throughput", "matmul", "target")
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -228,37 +231,6 @@ def targets() -> dict:
     }
 
 
-def table(results: dict) -> str:
-    """The results as a Markdown table, as docs/maintainers.md shows them (Benchmarks)."""
-    lines = ["| measure | value |", "|---|---|"]
-    m = results["machine"]
-    lines.append(
-        f"| machine | {m['cpu']}, {m['cores']} cores, {m['gpus']} GPU, TF {m['tensorflow']}, Keras {m['keras']} |"
-    )
-    for name, seconds in results.get("notebooks", {}).items():
-        per_backend = ", ".join(f"{backend} {value} s" for backend, value in seconds.items())
-        lines.append(f"| notebook `{name}` | {per_backend} |")
-    if "test_command_s" in results:
-        lines.append(f"| `make test` (set-up done) | {results['test_command_s']} s |")
-    if "throughput" in results:
-        t = results["throughput"]
-        for name in ("ours", "keras.applications"):
-            lines.append(
-                f"| ResNet-50 training, {name} ({t['input']}, batch {t['batch_size']}) | "
-                f"{t[name]['images_per_s']} images/s, {t[name]['training_gflops']} GFLOP/s |"
-            )
-        lines.append(f"| throughput ratio, ours / keras.applications | {t['ratio']} |")
-    if "matmul_gflops" in results:
-        lines.append(f"| fp32 matmul (2048x2048) | {results['matmul_gflops']} GFLOP/s |")
-        if "throughput" in results:
-            share = results["throughput"]["ours"]["training_gflops"] / results["matmul_gflops"]
-            lines.append(f"| ResNet-50 training efficiency vs matmul | {share:.0%} |")
-    for name, r in results.get("targets", {}).items():
-        value = f"{r['seconds']} s ({r['epochs']} epochs, {r['accuracy']:.1%})" if r["seconds"] else "not reached"
-        lines.append(f"| time to target: {name} | {value} |")
-    return "\n".join(lines)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS}")
@@ -296,7 +268,7 @@ def main(argv=None) -> int:
         results["targets"] = targets()
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print()
-    print(table(results))
+    print(timings.results(results))  # the table docs/maintainers.md shows (Benchmarks)
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     return 0
 

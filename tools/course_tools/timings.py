@@ -55,8 +55,8 @@ def live_output(measured: dict) -> str:
 
 
 def results(measured: dict) -> str:
-    """``benchmarks/run.py``'s figures, as its own table() prints them; a notebook's time may be one figure, from
-    a run before it timed each backend."""
+    """``benchmarks/run.py``'s figures (it prints this table too); a notebook's time may be one figure, from a run
+    before it timed each backend."""
     m = measured["machine"]
     lines = [
         "| measure | value |",
