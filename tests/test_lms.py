@@ -44,6 +44,14 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
+def lms_command(*args) -> subprocess.CompletedProcess:
+    """``python -m course_tools.lms ARGS``, as make collect and make export run it: in a process of its own, since
+    nbgrader's applications configure the logging of the process they run in, which pytest's capture must not share."""
+    return subprocess.run(
+        [sys.executable, "-m", "course_tools.lms", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+
+
 def with_alembic(patch: pytest.MonkeyPatch) -> None:
     """nbgrader makes a new gradebook with alembic, one of this Python's scripts (lms.main puts them first too)."""
     patch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
@@ -62,7 +70,7 @@ def new_gradebook(tmp_path_factory) -> bytes:
 @pytest.fixture
 def course(tmp_path, monkeypatch, new_gradebook) -> Path:
     """A course folder with 02 as its assignment, as ``make release`` begins it, and an empty gradebook."""
-    with_alembic(monkeypatch)  # and undone after the test, whatever lms.main did to PATH
+    with_alembic(monkeypatch)  # for this process and the commands it starts; undone after the test
     solutions = tmp_path / "notebooks"
     solutions.mkdir()
     (solutions / NOTEBOOK).write_bytes((ROOT / "notebooks" / NOTEBOOK).read_bytes())
@@ -99,11 +107,12 @@ CANVAS_FILES = {
 }
 
 
-def test_canvas_archive_into_submitted(course, tmp_path, capsys):
+def test_canvas_archive_into_submitted(course, tmp_path):
     roster = write_csv(tmp_path / "gradebook.csv", CANVAS_ROSTER)
     files = {name: notebook(text) if name.endswith(".ipynb") else text.encode() for name, text in CANVAS_FILES.items()}
     archive = write_zip(tmp_path / "submissions.zip", files)
-    assert lms.main(["collect", str(course), NAME, str(archive), "--lms", "canvas", "--roster", str(roster)]) == 0
+    done = lms_command("collect", course, NAME, archive, "--lms", "canvas", "--roster", roster)
+    assert done.returncode == 0, done.stderr
 
     # the Canvas user ID as the student id; no timestamp.txt: Canvas's archive holds no submission time
     submitted = {p.relative_to(course / "submitted").as_posix(): p for p in course.rglob("submitted/**/*.*")}
@@ -111,7 +120,7 @@ def test_canvas_archive_into_submitted(course, tmp_path, capsys):
     whose = {name.split("/")[0]: nbformat.read(p, as_version=4).cells[0].source for name, p in submitted.items()}
     assert whose == {"1234": "ada", "1235": "grace", "1236": "alan", "1237": "emmy"}
 
-    out = capsys.readouterr().out
+    out = done.stdout
     notes = {
         "lovelaceada_1234_5002_notes.pdf [Ada Lovelace (1234)]: not collected: not a notebook",
         f"hoppergrace_LATE_1235_5003_{NAME} (1).ipynb [Grace Hopper (1235)]: collected as {NOTEBOOK}; "
@@ -161,7 +170,7 @@ MOODLE_LAYOUTS = {
 
 
 @pytest.mark.parametrize("layout", sorted(MOODLE_LAYOUTS))
-def test_moodle_archive_into_submitted(course, tmp_path, capsys, layout):
+def test_moodle_archive_into_submitted(course, tmp_path, layout):
     roster = write_csv(tmp_path / "worksheet.csv", MOODLE_ROSTER)
     entries = [
         ("Ada Lovelace", 501, "file", NOTEBOOK, "ada"),
@@ -177,8 +186,10 @@ def test_moodle_archive_into_submitted(course, tmp_path, capsys, layout):
             for name, id, plugin, file, text in entries
         },
     )
-    argv = ["collect", str(course), NAME, str(archive), "--lms", "moodle", "--roster", str(roster)]
-    assert lms.main([*argv, "--timezone", "Europe/Berlin"]) == 0
+    done = lms_command(
+        "collect", course, NAME, archive, "--lms", "moodle", "--roster", roster, "--timezone", "Europe/Berlin"
+    )
+    assert done.returncode == 0, done.stderr
 
     folders = {p.parent.parent.name: p.parent for p in (course / "submitted").glob(f"*/{NAME}/{NOTEBOOK}")}
     assert sorted(folders) == ["ada@uni.example", "grace@uni.example"]  # the email address, not the participant id
@@ -187,7 +198,7 @@ def test_moodle_archive_into_submitted(course, tmp_path, capsys, layout):
     assert (folders["ada@uni.example"] / "timestamp.txt").read_text() == "2024-02-05 14:15:00"
     assert (folders["grace@uni.example"] / "timestamp.txt").read_text() == "2024-02-06 22:59:00"
 
-    out = capsys.readouterr().out
+    out = done.stdout
     name = MOODLE_LAYOUTS[layout].format
     for note in (
         f"{name(name='Ada Lovelace', id=501, plugin='onlinetext', file='onlinetext.html')} "
@@ -208,22 +219,23 @@ def test_moodle_archive_into_submitted(course, tmp_path, capsys, layout):
 def test_collect_refuses_a_roster_of_the_other_lms(course, tmp_path):
     roster = write_csv(tmp_path / "worksheet.csv", MOODLE_ROSTER)
     archive = write_zip(tmp_path / "submissions.zip", {})
-    with pytest.raises(SystemExit, match="no column 'Student', 'ID', 'SIS User ID', 'SIS Login ID', 'Section'"):
-        lms.main(["collect", str(course), NAME, str(archive), "--lms", "canvas", "--roster", str(roster)])
+    refused = lms_command("collect", course, NAME, archive, "--lms", "canvas", "--roster", roster)
+    assert refused.returncode != 0
+    assert "no column 'Student', 'ID', 'SIS User ID', 'SIS Login ID', 'Section'" in refused.stderr, refused.stderr
     assert not (course / "downloaded").exists()
 
 
 def test_a_second_download_needs_force(course, tmp_path):
     roster = write_csv(tmp_path / "gradebook.csv", CANVAS_ROSTER)
 
-    def collect(text: str, *args: str) -> int:
+    def collect(text: str, *args: str) -> subprocess.CompletedProcess:
         archive = write_zip(tmp_path / f"{text}.zip", {f"lovelaceada_1234_5001_{NOTEBOOK}": notebook(text)})
-        return lms.main(["collect", str(course), NAME, str(archive), "--lms", "canvas", "--roster", str(roster), *args])
+        return lms_command("collect", course, NAME, archive, "--lms", "canvas", "--roster", roster, *args)
 
-    assert collect("first") == 0
-    with pytest.raises(SystemExit, match="first.zip: --force replaces it"):
-        collect("second")
-    assert collect("second", "--force") == 0
+    assert collect("first").returncode == 0
+    refused = collect("second")
+    assert refused.returncode != 0 and "first.zip: --force replaces it" in refused.stderr, refused.stderr
+    assert collect("second", "--force").returncode == 0
     collected = course / "submitted" / "1234" / NAME / NOTEBOOK
     assert nbformat.read(collected, as_version=4).cells[0].source == "second"
     assert [p.name for p in (course / "downloaded" / NAME / "archive").iterdir()] == ["second.zip"]
@@ -264,7 +276,8 @@ def test_canvas_export(course, tmp_path):
         {p.student_id: (p.first_name, p.last_name, None) for p in people},
     )
     out = tmp_path / "canvas.csv"
-    assert lms.main(["export", str(course), "--lms", "canvas", "--roster", str(roster), "--to", str(out)]) == 0
+    done = lms_command("export", course, "--lms", "canvas", "--roster", roster, "--to", out)
+    assert done.returncode == 0, done.stderr
 
     rows = read_rows(out)
     # the columns Canvas's gradebook import reads, the assignment by its Canvas id, and nbgrader's points
@@ -281,7 +294,8 @@ def test_moodle_export(course, tmp_path):
     names = {p.student_id: (p.first_name, p.last_name, p.email) for p in people}
     graded(course, {"ada@uni.example": 6, "grace@uni.example": 0}, names)
     out = tmp_path / "moodle.csv"
-    assert lms.main(["export", str(course), "--lms", "moodle", "--to", str(out)]) == 0
+    done = lms_command("export", course, "--lms", "moodle", "--to", out)
+    assert done.returncode == 0, done.stderr
 
     rows = read_rows(out)
     assert rows[0] == ["First name", "Last name", "Email address", NAME]  # Moodle's own export's first columns
