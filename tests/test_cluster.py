@@ -18,17 +18,11 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
-from test_nbgrader_course import ANOTHER_STYLE, MISTAKES, NB04, OPTIONS, ROOT, hand_in, make_course, run
+from test_nbgrader_course import ANOTHER_STYLE, MISTAKES, NB04, NEEDS_SANDBOX, OPTIONS, ROOT, hand_in, make_course, run
 
-from course_tools.autograde import grade, sandbox
+from course_tools.autograde import grade
 
-pytestmark = [
-    pytest.mark.end_to_end,
-    pytest.mark.skipif(  # as tests/test_nbgrader_course.py: under make test, a missing sandbox fails
-        sandbox.available() is not None and not (os.environ.get("COURSE_REQUIRE_SYSTEM") and sys.platform == "linux"),
-        reason=str(sandbox.available()),
-    ),
-]
+pytestmark = [pytest.mark.end_to_end, NEEDS_SANDBOX]  # as tests/test_nbgrader_course.py
 
 
 def hand_in_class(course: Path) -> None:

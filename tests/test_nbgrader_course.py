@@ -53,7 +53,7 @@ NOTEBOOKS = (NB02, NB04, NB05)
 OPTIONS = {NB04: ["--timeout", "60", "--call-timeout", "20", "--budget", "45"]}
 # Under make test (COURSE_REQUIRE_SYSTEM, .ci/system-packages) bubblewrap is there: a sandbox that cannot run fails
 # these tests, with its reason, rather than skips them; except on any OS but Linux, which has no bubblewrap.
-pytestmark = pytest.mark.skipif(
+pytestmark = NEEDS_SANDBOX = pytest.mark.skipif(
     sandbox.available() is not None and not (os.environ.get("COURSE_REQUIRE_SYSTEM") and sys.platform == "linux"),
     reason=str(sandbox.available()),
 )

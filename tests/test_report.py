@@ -13,21 +13,12 @@ The page must count each kind of mistake right, flag ned and hal in each exercis
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from test_nbgrader_course import hand_in, make_course, run
+from test_nbgrader_course import NEEDS_SANDBOX, hand_in, make_course, run
 
-from course_tools.autograde import sandbox
-
-pytestmark = [
-    pytest.mark.end_to_end,
-    pytest.mark.skipif(  # as tests/test_nbgrader_course.py: under make test, a missing sandbox fails
-        sandbox.available() is not None and not (os.environ.get("COURSE_REQUIRE_SYSTEM") and sys.platform == "linux"),
-        reason=str(sandbox.available()),
-    ),
-]
+pytestmark = [pytest.mark.end_to_end, NEEDS_SANDBOX]  # as tests/test_nbgrader_course.py
 
 NB02 = "02_residual_blocks"
 ANSWERS = Path(__file__).resolve().parent / "report_class"
