@@ -11,17 +11,21 @@ whose cells are still those is yours untouched, running and saving it included (
 the course changes, it is replaced by the new version. A copy whose cells you changed is never written to; the
 report names it and the course's new version beside it. Files of your own in ``work/`` are never touched. So the
 repository's tracked notebooks are never opened, saved or dirtied, and ``git pull`` always works.
+
+``COURSE_WORK`` names another folder instead of ``work/`` (the tests give JupyterLab a folder of their own with it,
+so that they never save a student's notebooks nor meet the course a ``make course`` is serving).
 """
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
 import nbformat
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-WORK = NOTEBOOKS.parent / "work"
+WORK = Path(os.environ.get("COURSE_WORK") or NOTEBOOKS.parent / "work").expanduser().resolve()
 # The exercise generator (course_tools.exercises) writes these into every exercise notebook; they are read here.
 BANNER_ID = "exercise-banner"  # the id of an exercise notebook's first cell
 FINGERPRINT = "exercise_fingerprint"  # notebook metadata key: sha256 of the generated cells

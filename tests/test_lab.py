@@ -75,13 +75,15 @@ def api(port: int, token: str, path: str, body: dict | None = None) -> dict:
 
 
 def test_make_course_serves_only_the_students_copies_and_starts_once(tmp_path):
-    """Run `make course` as the README says (set-up taken as done), save every notebook it serves through
+    """Run `make course` as the README says (set-up taken as done), on a work folder of its own (COURSE_WORK: never
+    the student's work/, which a running `make course` may be serving), save every notebook it serves through
     JupyterLab's own contents API, see that no tracked file changed, and that a second `make course` says where
     the first one is instead of starting another server."""
-    port, token = free_port(), "course-test"
+    port, token, work = free_port(), "course-test", tmp_path / "work"
     url = f"http://127.0.0.1:{port}/lab?token="  # JupyterLab masks a token it was given
     venv = Path(sys.prefix)
     environment = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    environment["COURSE_WORK"] = str(work)
     course = ["make", "-s", "-o", str(venv / ".installed"), f"VENV={venv}", "course",
               f"ARGS=--port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"]
     before = tracked_changes()
@@ -99,7 +101,7 @@ def test_make_course_serves_only_the_students_copies_and_starts_once(tmp_path):
                 time.sleep(0.5)
         assert served is not None, log.read_text()
         notebooks = sorted(item["name"] for item in served if item["type"] == "notebook")
-        assert notebooks == sorted(path.name for path in WORK.glob("*.ipynb"))
+        assert notebooks == sorted(path.name for path in work.glob("*.ipynb"))
         assert {"01_classic_networks.ipynb", "01_classic_networks_exercise.ipynb"} <= set(notebooks)
         assert not [item["name"] for item in served if item["type"] == "directory"]  # no plumbing, no solutions
         for name in notebooks:  # what a student's Ctrl+S does
