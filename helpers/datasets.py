@@ -4,8 +4,8 @@
 - ``load_signs``: the 6-class 64x64x3 set in the course's HDF5 layout. By default it reads the
   stand-in shipped in ``data/signs/``; point it at a folder holding the course's own
   ``train_signs.h5`` / ``test_signs.h5`` to use those instead.
-- ``load_image_folder`` / ``load_image``: your own pictures; ``check_image_folder`` says what is wrong
-  with a folder of them.
+- ``load_image``: a picture of your own; ``check_image_folder`` says what is wrong with a folder of them
+  (one sub-folder per class, as ``keras.utils.image_dataset_from_directory`` reads it).
 - ``write_signs_folder``: the 6-class set written out as such a folder of PNG files.
 """
 
@@ -155,33 +155,6 @@ def check_images(images, name: str = "images", *, shape=None, dtype=None, value_
                 f"{name} must lie in [{low}, {high}], got values from {images.min():g} to {images.max():g}"
             )
     return images
-
-
-def load_image_folder(directory, image_size=(64, 64), batch_size: int = 32, validation_split=None, seed=0):
-    """Your own images: one sub-folder per class, read by ``keras.utils.image_dataset_from_directory``.
-
-    Example layout: ``my_photos/cat/1.jpg``, ``my_photos/dog/7.png``.
-
-    Returns:
-        A ``tf.data.Dataset`` of (images, labels) batches, or a (train, validation) pair when
-        ``validation_split`` is given. Pixels are float32 in [0, 255]; the class names are in
-        ``dataset.class_names``.
-    """
-    import helpers.startup  # noqa: F401
-
-    import keras
-
-    folder = Path(directory)
-    check_image_folder(folder)
-    subset = "both" if validation_split else None
-    return keras.utils.image_dataset_from_directory(
-        folder,
-        image_size=image_size,
-        batch_size=batch_size,
-        validation_split=validation_split,
-        subset=subset,
-        seed=seed,
-    )
 
 
 def load_image(path, image_size=(64, 64)) -> np.ndarray:

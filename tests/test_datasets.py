@@ -201,29 +201,6 @@ def save_png(path: Path, colour, size=(20, 30)) -> Path:
     return path
 
 
-def test_load_image_folder(tmp_path):
-    for i in range(3):
-        save_png(tmp_path / "cat" / f"{i}.png", (200, 10 * i, 0))
-        save_png(tmp_path / "dog" / f"{i}.png", (0, 10 * i, 200))
-    dataset = datasets.load_image_folder(tmp_path, image_size=(16, 16), batch_size=4)
-    assert dataset.class_names == ["cat", "dog"]
-    batches = [(x.numpy(), y.numpy()) for x, y in dataset]
-    images = np.concatenate([x for x, _ in batches])
-    labels = np.concatenate([y for _, y in batches])
-    assert images.shape == (6, 16, 16, 3)
-    assert sorted(labels.tolist()) == [0, 0, 0, 1, 1, 1]
-    # cats are red, dogs are blue: the labels follow the folders
-    np.testing.assert_array_equal(images[..., 0].mean(axis=(1, 2)) > 100, labels == 0)
-
-
-def test_load_image_folder_with_validation_split(tmp_path):
-    for i in range(5):
-        save_png(tmp_path / "a" / f"{i}.png", (255, 0, 0))
-        save_png(tmp_path / "b" / f"{i}.png", (0, 0, 255))
-    train, validation = datasets.load_image_folder(tmp_path, image_size=(8, 8), validation_split=0.2)
-    assert sum(len(y) for _, y in train) == 8 and sum(len(y) for _, y in validation) == 2
-
-
 def test_load_image(tmp_path):
     image = datasets.load_image(save_png(tmp_path / "me.png", (255, 128, 0)))
     assert image.shape == (1, 64, 64, 3) and image.dtype == np.float32

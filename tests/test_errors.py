@@ -166,12 +166,12 @@ CASES = {
     ),
     # your own images
     "image folder is a file": (
-        lambda tmp: datasets.load_image_folder(signs_copy(tmp) / "SHA256SUMS"),
+        lambda tmp: datasets.check_image_folder(signs_copy(tmp) / "SHA256SUMS"),
         datasets.DataError,
         r"SHA256SUMS is a file, not a folder; make one sub-folder per class with its images inside \(e\.g\. ",
     ),
     "image folder without class sub-folders": (
-        lambda tmp: datasets.load_image_folder(tmp),
+        lambda tmp: datasets.check_image_folder(tmp),
         datasets.DataError,
         r"has no class sub-folders; make one sub-folder per class with its images inside \(e\.g\. photos/cat/1\.jpg",
     ),
