@@ -1,5 +1,6 @@
 """The command line refuses bad input with a clear message, and never overwrites a run (all before training)."""
 
+import dataclasses
 import shutil
 import signal
 import subprocess
@@ -11,7 +12,8 @@ import pytest
 from scale_runs import ROOT, environment
 
 from helpers import datasets
-from helpers.scale import distribute, train, training, training_at_scale
+from helpers.scale import distribute, settings, train, training, training_at_scale
+from helpers.scale.settings import RunSettings
 
 
 @pytest.fixture
@@ -179,7 +181,7 @@ def test_hidden_folders_are_not_classes(folder):
 def test_several_workers_refuse_a_validation_folder_before_training(folder, tmp_path):
     two_workers = distribute.Plan("tf.distribute.MultiWorkerMirroredStrategy", ["/device:CPU:0"], 2, workers=2)
     with pytest.raises(training.SettingError, match="several workers .* does not evaluate"):
-        training_at_scale.train_on_folder(folder, tmp_path / "run", validation_data=folder, setup=two_workers)
+        training_at_scale.train_on_folder(RunSettings(folder, tmp_path / "run", validation_data=folder), two_workers)
     assert not (tmp_path / "run").exists()
 
 
@@ -216,8 +218,27 @@ def test_an_installed_package_trains_from_any_directory(folder, tmp_path):
     assert "epoch 1/1" in trained.stdout and (tmp_path / "run" / "model.keras").exists()
 
 
+def test_every_setting_is_an_option_of_the_command(capsys):
+    with pytest.raises(SystemExit):
+        train.main(["--help"])
+    shown = capsys.readouterr().out
+    for setting in dataclasses.fields(RunSettings):
+        flag = setting.name.replace("_", "-")
+        assert f"--{'no-' if setting.default is True else ''}{flag}" in shown, setting.name
+
+
+def test_the_command_trains_with_the_settings_its_options_give(monkeypatch, folder, tmp_path):
+    taken = []
+    monkeypatch.setattr(training_at_scale, "train_on_folder", lambda run, setup: taken.append(run))
+    args = ["--data", folder, "--checkpoint-dir", tmp_path / "run", "--epochs", 3, "--image-size", 16, "--no-augment",
+            "--cache", "none", "--resume", "--log-every", 5]
+    assert train.main([str(a) for a in args]) == 0
+    assert taken == [RunSettings(data=folder, checkpoint_dir=tmp_path / "run", epochs=3, image_size=16, augment=False,
+                                 cache=None, resume=True, log_every=5)]
+
+
 def test_the_command_offers_the_models_training_builds():
-    assert train.MODELS == tuple(training.MODELS)
+    assert settings.MODELS == tuple(training.MODELS)
 
 
 def test_a_model_for_training_starts_from_the_seed():
@@ -286,6 +307,6 @@ def test_a_last_validation_batch_that_jax_cannot_split_is_refused_before_trainin
     (folder / "b" / "1.png").rename(tmp_path / "spare.png")  # 3 images: batches of 2, then 1
     two_devices = distribute.Plan("keras.distribution.DataParallel", ["cpu:0", "cpu:1"], 2, uneven_batches=False)
     with pytest.raises(training.SettingError, match="3 images: in batches of 2 the last holds 1, .* over 2 devices"):
-        training_at_scale.train_on_folder(folder, tmp_path / "run", validation_data=folder, batch_size=2,
-                                          setup=two_devices)
+        training_at_scale.train_on_folder(RunSettings(folder, tmp_path / "run", validation_data=folder, batch_size=2),
+                                          two_devices)
     assert not (tmp_path / "run").exists()

@@ -9,8 +9,9 @@ The engines are the backends' own, never a home-made one:
 - PyTorch: one device. Keras 3 implements ``keras.distribution`` for JAX and TensorFlow only, and
   PyTorch's own ``DistributedDataParallel`` needs a hand-written training loop.
 
-Call ``plan()`` once, before building a model, and build and compile the model inside
-``plan.scope()``::
+Notebook 06 makes the engine itself, in plain sight, and describes it with ``Plan.of``; ``plan()`` makes it for the
+command, which also takes several machines (``TF_CONFIG``), logical CPU devices and a share of the devices.
+Build and compile the model inside the plan's ``scope()``::
 
     setup = distribute.plan()
     print(setup.describe(global_batch=48))
@@ -49,6 +50,25 @@ class Plan:
     strategy: object = field(default=None, repr=False)
     uneven_batches: bool = True
 
+    @classmethod
+    def of(cls, engine) -> "Plan":
+        """The plan of an engine made with the backend's own API: a ``tf.distribute`` strategy, a
+        ``keras.distribution.DataParallel`` (set with ``keras.distribution.set_distribution``), or None: one device."""
+        if isinstance(engine, keras.distribution.DataParallel):
+            found = [str(device) for device in engine.device_mesh.devices.flat]
+            return cls("keras.distribution.DataParallel", found, len(found), uneven_batches=False)
+        if engine is None:
+            return cls(*_one_device(), 1)
+        import tensorflow as tf
+
+        spec = engine.cluster_resolver.cluster_spec() if engine.cluster_resolver else None
+        workers = sum(spec.num_tasks(job) for job in spec.jobs) if spec else 1
+        local = [tf.DeviceSpec.from_string(name) for name in engine.extended.worker_devices]
+        several = isinstance(engine, tf.distribute.MultiWorkerMirroredStrategy)  # a CollectiveAllReduceStrategy
+        return cls(f"tf.distribute.{'MultiWorkerMirroredStrategy' if several else type(engine).__name__}",
+                   [f"/device:{device.device_type}:{device.device_index}" for device in local],
+                   engine.num_replicas_in_sync, workers, engine)
+
     def scope(self):
         """The context to build and compile a model in (the strategy's scope on TensorFlow)."""
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -80,36 +100,36 @@ def plan(devices: int | None = None) -> Plan:
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        return _tensorflow_plan(devices)
+        return Plan.of(_tensorflow_strategy(devices))
     if backend == "jax":
         found = _first(keras.distribution.list_devices(), devices)
-        if len(found) > 1:
-            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=found))
-            return Plan("keras.distribution.DataParallel", found, len(found), uneven_batches=False)
-        keras.distribution.set_distribution(None)  # a plan made before may have set one
-        return Plan("JAX, one device", found, 1)
+        engine = keras.distribution.DataParallel(devices=found) if len(found) > 1 else None
+        keras.distribution.set_distribution(engine)  # None: a plan made before may have set one
+        return Plan.of(engine)
+    _first(_one_device()[1], devices)  # PyTorch: one device; more asked for is refused
+    return Plan.of(None)
+
+
+def _one_device() -> tuple[str, list[str]]:
+    """The engine's name and the device of a plan without an engine (JAX's first device, or PyTorch's)."""
+    if keras.backend.backend() == "jax":
+        return "JAX, one device", keras.distribution.list_devices()[:1]
     import torch
 
     device = "cuda:0" if torch.cuda.is_available() else "cpu"
-    return Plan("PyTorch, one device (keras.distribution has no PyTorch implementation)", _first([device], devices), 1)
+    return "PyTorch, one device (keras.distribution has no PyTorch implementation)", [device]
 
 
-def _tensorflow_plan(devices: int | None) -> Plan:
+def _tensorflow_strategy(devices: int | None):
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # the strategies announce their devices at INFO level; describe() says it
     cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
-    workers = sum(len(tasks) for tasks in cluster.values())
-    if workers > 1:
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        local = [d.name for d in tf.config.list_logical_devices("GPU")] or ["/device:CPU:0"]
-        replicas = strategy.num_replicas_in_sync
-        return Plan("tf.distribute.MultiWorkerMirroredStrategy", local, replicas, workers, strategy)
+    if sum(len(tasks) for tasks in cluster.values()) > 1:
+        return tf.distribute.MultiWorkerMirroredStrategy()
     # MirroredStrategy() alone takes only the first CPU; name the devices so that logical CPUs count too.
     found = [d.name for d in tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")]
-    found = _first(found, devices)
-    strategy = _mirrored(tuple(found))
-    return Plan("tf.distribute.MirroredStrategy", found, strategy.num_replicas_in_sync, 1, strategy)
+    return _mirrored(tuple(_first(found, devices)))
 
 
 def _first(found: list, devices: int | None) -> list:
@@ -150,13 +170,16 @@ def split_cpu(count: int) -> None:
         ) from err
 
 
-def precision() -> str:
-    """``"mixed_float16"`` where every GPU has compute capability 7.0 or more (tensor cores), else ``"float32"``.
-
-    Sets Keras's global dtype policy to the answer, so call it before building the model.
-    """
+def tensor_cores() -> bool:
+    """Whether this machine has GPUs and every one has tensor cores (NVIDIA compute capability 7.0 or more)."""
     capabilities = _gpu_capabilities()
-    policy = "mixed_float16" if capabilities and min(capabilities) >= (7, 0) else "float32"
+    return bool(capabilities) and min(capabilities) >= (7, 0)
+
+
+def precision() -> str:
+    """Set Keras's global dtype policy for this machine, as notebook 06 does, and return it: ``"mixed_float16"``
+    where ``tensor_cores()``, else ``"float32"``. Call it before building the model."""
+    policy = "mixed_float16" if tensor_cores() else "float32"
     keras.mixed_precision.set_global_policy(policy)
     return policy
 

@@ -33,6 +33,7 @@ from keras import layers
 from helpers.datasets import DataError, check_image_folder
 from helpers.scale import distribute
 from helpers.scale.distribute import SettingError
+from helpers.scale.settings import RunSettings
 
 FINAL = "model.keras"
 BACKUP = "backup"  # keras.callbacks.BackupAndRestore's folder, inside the checkpoint folder
@@ -150,8 +151,8 @@ def small_convnet(input_shape=(32, 32, 3), classes=6, widths=(16, 32, 64)) -> ke
     return keras.Model(inputs, outputs, name="small_convnet")
 
 
-# What build_model can build, by name. helpers/scale/train.py lists the names again, so that its --help needs no
-# Keras (tests/test_train.py keeps the two lists equal).
+# What build_model can build, by name. helpers/scale/settings.py lists the names again, so that the command's --help
+# needs no Keras (tests/test_train.py keeps the two lists equal).
 MODELS = {
     "resnet50": lambda shape, classes: keras.applications.ResNet50(weights=None, input_shape=shape, classes=classes),
     "small_convnet": lambda shape, classes: small_convnet(input_shape=shape, classes=classes),
@@ -200,27 +201,26 @@ class ProgressLog(keras.callbacks.Callback):
 
 
 
+# What a resumed run must share with the run it resumes (with the classes found): check_run records them in run.json.
+RESUMED = ("model", "image_size", "batch_size", "seed")
 
-def check_run(folder, data, validation_data, *, settings: dict, batch_size: int, setup: distribute.Plan,
-              resume: bool) -> tuple[dict, dict | None]:
+
+def check_run(run: RunSettings, setup: distribute.Plan) -> tuple[dict, dict | None]:
     """Refuse, before anything trains, a run that would fail or overwrite another; record its settings.
 
-    Arguments:
-    folder -- the checkpoint folder
-    data, validation_data -- folders of class sub-folders (validation_data may be None)
-    settings -- what a resumed run must share with the run it resumes (model, image size, batch size, classes)
-    resume -- False: a folder holding a run is refused; True: its settings must match
+    A folder holding a run is refused unless ``run.resume``, and then the settings of ``RESUMED`` must match.
 
     Returns:
     counts, validation_counts -- images per class of each folder, from ``check_image_folder``
     """
+    data, validation_data, batch_size = run.data, run.validation_data, run.batch_size
     counts = check_image_folder(data)
     validation_counts = validation_data and check_image_folder(validation_data)
     if validation_counts and list(validation_counts) != list(counts):
         raise DataError(f"{validation_data} has classes {list(validation_counts)}, {data} has {list(counts)}")
-    folder = Path(folder)
+    folder = Path(run.checkpoint_dir)
     held = sorted(p.name for p in folder.glob("epoch-*.keras")) + [n for n in (BACKUP, FINAL) if (folder / n).exists()]
-    if held and not resume:
+    if held and not run.resume:
         raise CheckpointError(
             f"{folder} already holds a run ({', '.join(held[-3:])}); add --resume (resume=True) to continue it, "
             "or choose another checkpoint folder; nothing was overwritten"
@@ -228,7 +228,7 @@ def check_run(folder, data, validation_data, *, settings: dict, batch_size: int,
     if held and not (folder / BACKUP).exists():
         raise CheckpointError(f"{folder} holds {', '.join(held[-3:])} but no {BACKUP} to resume from; start the run "
                               "in another checkpoint folder")
-    settings = {**settings, "classes": list(counts)}
+    settings = {**{key: getattr(run, key) for key in RESUMED}, "classes": list(counts)}
     record = folder / SETTINGS
     earlier = json.loads(record.read_text()) if held and record.exists() else settings
     if earlier != settings:

@@ -96,70 +96,60 @@ def image_stream(directory, image_size, batch_size, *, epochs=None, seed=0, augm
     return stream
 
 
-def training_callbacks(folder, log_every=0, print_fn=print):
-    """What fit calls back after every epoch of a long run (and, for the log, every log_every steps).
+def training_callbacks(run, stream, print_fn=print):
+    """What fit calls back during a long run: Keras's BackupAndRestore and ModelCheckpoint, and two helpers.
 
     Arguments:
-    folder -- the checkpoint folder, a Path
-    log_every -- integer, also print the loss every this many steps (0: once per epoch)
+    run -- the run's RunSettings (its checkpoint_dir and log_every)
+    stream -- the training stream of image_stream, which ResumeAt starts at fit's first epoch
 
     Returns:
-    callbacks -- BackupAndRestore, ModelCheckpoint and training.ProgressLog, in that order
+    callbacks -- a list of keras.callbacks.Callback
     """
+    folder = Path(run.checkpoint_dir)
     return [
         # The whole training state (weights, optimizer, epoch) in folder/backup, and the one before beside it,
         # should the machine stop while writing; kept at the end, so that a finished run can be extended.
         keras.callbacks.BackupAndRestore(str(folder / training.BACKUP), double_checkpoint=True,
                                          delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(str(folder / "epoch-{epoch:03d}.keras")),  # every epoch's model
-        training.ProgressLog(log_every, print_fn),  # the metrics, and no timings
+        training.ResumeAt(stream.first_epoch, print_fn),  # helper: the stream starts where fit starts
+        training.ProgressLog(run.log_every, print_fn),  # helper: the metrics, and no timings
     ]
 
 
-def train_on_folder(data, checkpoint_dir, *, model="resnet50", epochs=10, image_size=64, batch_size=32,
-                    validation_data=None, optimizer="adam", learning_rate=1e-3, seed=0, augment=True, cache="memory",
-                    sync_batchnorm=False, resume=False, log_every=0, setup=None, print_fn=print):
-    """Train a course network on a folder of images; after an interruption, resume=True goes on from the backup.
+def train_on_folder(run, setup=None, print_fn=print):
+    """Train a course network on a folder of images; after an interruption, run.resume goes on from the backup.
 
     Arguments:
-    data -- folder with one sub-folder per class
-    checkpoint_dir -- where the backup, epoch-NNN.keras and the final model.keras go
-    model -- one of training.MODELS: "resnet50" (keras.applications.ResNet50) or "small_convnet"
-    epochs -- integer, the epoch to end at (a resumed run counts the epochs already done)
-    batch_size -- integer, the global batch size (split over the devices of the plan)
-    validation_data -- a folder like data to evaluate on after every epoch, or None
-    optimizer -- "adam", or "sgd" (with momentum 0.9, the ResNet paper's choice)
-    resume -- False: refuse a folder that holds a run (nothing is overwritten); True: go on from its backup
-    setup -- a distribute.Plan; None makes one with distribute.plan()
+    run -- a RunSettings: the folders, the model, the epochs, the batch size, ... (RunSettings lists them all)
+    setup -- a distribute.Plan (section 2); None makes one with distribute.plan()
 
     Returns:
-    net -- the trained keras.Model, also saved as checkpoint_dir/model.keras
+    net -- the trained keras.Model, also saved as run.checkpoint_dir/model.keras
     history -- fit's History (None with several workers)
     """
-    folder = Path(checkpoint_dir)
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(run.seed)
     setup = setup or distribute.plan()
-    settings = {"model": model, "image_size": image_size, "batch_size": batch_size, "seed": seed}
-    counts, validation_counts = training.check_run(folder, data, validation_data, settings=settings,
-                                                   batch_size=batch_size, setup=setup, resume=resume)
-    print_fn(setup.describe(batch_size))
+    counts, validation_counts = training.check_run(run, setup)  # helper: refuses bad input, never overwrites a run
+    print_fn(setup.describe(run.batch_size))
     with setup.scope():  # the model's and the optimizer's variables live on every device of the plan
-        net = training.build_model(model, image_size, len(counts), sync_batchnorm=sync_batchnorm)
-        net.compile(optimizer=training.make_optimizer(optimizer, learning_rate),
+        net = training.build_model(run.model, run.image_size, len(counts), sync_batchnorm=run.sync_batchnorm)
+        net.compile(optimizer=training.make_optimizer(run.optimizer, run.learning_rate),
                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    stream = image_stream(data, image_size, batch_size, epochs=epochs, seed=seed, augment=augment, cache=cache,
-                          counts=counts)
-    callbacks = [training.ResumeAt(stream.first_epoch, print_fn), *training_callbacks(folder, log_every, print_fn)]
+    stream = image_stream(run.data, run.image_size, run.batch_size, epochs=run.epochs, seed=run.seed,
+                          augment=run.augment, cache=run.cache, counts=counts)
+    callbacks = training_callbacks(run, stream, print_fn)
     history = None
     if setup.workers > 1:  # Keras's fit cannot train under MultiWorkerMirroredStrategy yet: see section 5
         with setup.scope():
-            training.fit_several_workers(net, stream, setup, epochs, callbacks)
+            training.fit_several_workers(net, stream, setup, run.epochs, callbacks)
     else:
-        validation_cache = f"{cache}.validation" if cache not in (None, "memory") else cache
-        validation = validation_data and image_stream(validation_data, image_size, batch_size,
-                                                      cache=validation_cache, counts=validation_counts)
-        history = net.fit(stream, epochs=epochs, steps_per_epoch=stream.steps_per_epoch, validation_data=validation,
-                          shuffle=False,  # the stream shuffles itself, epoch by epoch
-                          callbacks=[*callbacks, progress.Live(model)], verbose=0)
-    net.save(folder / training.FINAL)
+        cache = run.cache if run.cache in (None, "memory") else f"{run.cache}.validation"
+        validation = run.validation_data and image_stream(run.validation_data, run.image_size, run.batch_size,
+                                                          cache=cache, counts=validation_counts)
+        history = net.fit(stream, epochs=run.epochs, steps_per_epoch=stream.steps_per_epoch,
+                          validation_data=validation, shuffle=False,  # the stream shuffles itself, epoch by epoch
+                          callbacks=[*callbacks, progress.Live(run.model)], verbose=0)
+    net.save(Path(run.checkpoint_dir) / training.FINAL)
     return net, history
