@@ -39,8 +39,9 @@ nbval.kernel.start_new_kernel = _start_again_on_new_ports(nbval.kernel.start_new
 
 # What a test's result can depend on decides which passes of .ci/run run it (the markers are declared in
 # pyproject.toml; .ci/run selects them with -m):
-#   backend  -- the Keras backend in use: every pass (TensorFlow, JAX, PyTorch, TensorFlow at the floors).
-#               The notebooks, the checks, and any test that runs Keras code in its own process.
+#   backend  -- the Keras backend in use: the TensorFlow, JAX and PyTorch passes (the floors pass runs only those
+#               also marked floors, below). The notebooks, the checks, and any test that runs Keras code in its own
+#               process.
 #   versions -- the libraries' versions but not the backend (data files, h5py, NumPy, Keras's own counts):
 #               the first pass and the floors pass.
 #   once     -- neither: the repository's own files and tools, or tests that start processes on backends they

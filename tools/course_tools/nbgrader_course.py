@@ -31,8 +31,9 @@ CONFIG = '''"""nbgrader settings of this course, written by `python -m course_to
 c = get_config()  # noqa: F821 -- nbgrader provides it
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.course_id = "deep-cnn"
-# Training cells run longer than nbgrader's default of 30 s per cell. A cell that is still running after
-# this many seconds is interrupted: its exercise scores zero and grading goes on.
+# For nbgrader's own commands (nbgrader autograde, nbgrader validate): training cells run longer than its default
+# of 30 s per cell, and a cell still running after this many seconds is interrupted. make grade does not read it:
+# its limits are python -m course_tools.autograde's --timeout (all of a submission's cells) and --call-timeout.
 c.Execute.timeout = 300
 '''
 KIT_SETTINGS = "kit.json"  # in the course folder: {"url": the class kit's address}
