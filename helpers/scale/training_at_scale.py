@@ -133,7 +133,7 @@ def train_on_folder(run, setup=None, print_fn=print):
     setup = setup or distribute.plan()
     counts, validation_counts = training.check_run(run, setup)  # helper: refuses bad input, never overwrites a run
     print_fn(setup.describe(run.batch_size))
-    with setup.scope():  # the model's and the optimizer's variables live on every device of the plan
+    with setup.scope():  # the strategy's scope on TensorFlow: the model's and optimizer's variables on every device
         net = training.build_model(run.model, run.image_size, len(counts), sync_batchnorm=run.sync_batchnorm)
         net.compile(optimizer=training.make_optimizer(run.optimizer, run.learning_rate),
                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
