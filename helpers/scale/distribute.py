@@ -65,9 +65,13 @@ class Plan:
         workers = sum(spec.num_tasks(job) for job in spec.jobs) if spec else 1
         local = [tf.DeviceSpec.from_string(name) for name in engine.extended.worker_devices]
         several = isinstance(engine, tf.distribute.MultiWorkerMirroredStrategy)  # a CollectiveAllReduceStrategy
-        return cls(f"tf.distribute.{'MultiWorkerMirroredStrategy' if several else type(engine).__name__}",
-                   [f"/device:{device.device_type}:{device.device_index}" for device in local],
-                   engine.num_replicas_in_sync, workers, engine)
+        return cls(
+            f"tf.distribute.{'MultiWorkerMirroredStrategy' if several else type(engine).__name__}",
+            [f"/device:{device.device_type}:{device.device_index}" for device in local],
+            engine.num_replicas_in_sync,
+            workers,
+            engine,
+        )
 
     def scope(self):
         """The context to build and compile a model in (the strategy's scope on TensorFlow)."""

@@ -47,8 +47,9 @@ class RunSettings:
     learning_rate: float = option(1e-3, "learning rate", type=float)
     seed: int = option(0, "seeds the weights, the file order and the batches", type=int)
     augment: bool = option(True, "train without random shifts, rotations and zooms")
-    cache: str | None = option("memory", "'memory', 'none' (read the files every epoch), or a file path",
-                               type=cache_option)
+    cache: str | None = option(
+        "memory", "'memory', 'none' (read the files every epoch), or a file path", type=cache_option
+    )
     sync_batchnorm: bool = option(False, "batch norm over the global batch (TensorFlow)")
     resume: bool = option(False, "continue from the backup in --checkpoint-dir (refused without it)")
     log_every: int = option(0, "also print the loss every N steps (0: once per epoch)", type=int)

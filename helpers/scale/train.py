@@ -26,8 +26,9 @@ from helpers.scale.settings import RunSettings, positive
 
 def parser() -> argparse.ArgumentParser:
     """One option per field of RunSettings, then the two that say which devices this process uses."""
-    p = argparse.ArgumentParser(prog="python -m helpers.scale.train", description=__doc__.split("\n\n")[0],
-                                allow_abbrev=False)
+    p = argparse.ArgumentParser(
+        prog="python -m helpers.scale.train", description=__doc__.split("\n\n")[0], allow_abbrev=False
+    )
     for setting in dataclasses.fields(RunSettings):
         flag, options = "--" + setting.name.replace("_", "-"), dict(setting.metadata)
         if setting.default is True:

@@ -200,7 +200,6 @@ class ProgressLog(keras.callbacks.Callback):
         self.print_fn(f"epoch {epoch + 1}/{self.params['epochs']}: {metrics}")
 
 
-
 # What a resumed run must share with the run it resumes (with the classes found): check_run records them in run.json.
 RESUMED = ("model", "image_size", "batch_size", "seed")
 
