@@ -79,6 +79,7 @@ SCOPES = {
     "test_site": "versions",
     "test_timings": "once",
     "test_versions": "once",
+    "test_warm": "versions",
     "test_workspace": "once",
 }
 SCOPE_MARKERS = {"backend", "versions", "once"}

@@ -1,21 +1,32 @@
 """Time grading a class with ``python -m course_tools.autograde`` (make grade), on this machine.
 
-    .venv/bin/python benchmarks/grading_time.py                   # every notebook, 2 students each
-    .venv/bin/python benchmarks/grading_time.py 04 05 --students 2  # those whose names start so
+    .venv/bin/python benchmarks/grading_time.py                   # every notebook, 6 students each
+    .venv/bin/python benchmarks/grading_time.py 04 05 --students 4  # those whose names start so
 
 For each notebook it builds a course in a temporary folder (``course_tools.nbgrader_course``), releases the
 notebook with ``nbgrader generate_assignment``, hands in the reference submission (``answered``: every
-exercise solved) for each student, and grades the class with one job, then again (``--force``) with two.
-Then the same submissions without their ``skip-grading`` tags, so that every cell runs, with two jobs. It
-checks full marks every time, prints a table for docs/instructors.md and writes each notebook's figures, with
-the day and the number of students, into benchmarks/grading_time.json (the notebooks not measured keep theirs):
+exercise solved) for each student, and grades the class (``--force``) in each of these ways:
 
-- per submission: the grader's own measure, from starting the sandboxed worker to the last check (mean);
-- per class: the wall clock of the command (the grader's start included), and submissions per hour at that rate.
+- ``fresh_jobs_1``, ``fresh_jobs_2``: one or two at a time, with a fresh judge and a fresh worker sandbox for each
+  submission (``--warm 1``), as the grader did before it kept them warm;
+- ``jobs_1``, ``jobs_2``: the same, with each grading thread's judge and worker template kept warm (the default);
+- ``cluster_2``: on a Dask LocalCluster of two worker processes (``--cluster local``), kept warm too;
+- ``jobs_2_every_cell``: two at a time, warm, with the submissions' ``skip-grading`` tags removed, so that every
+  cell runs (the lessons' training too).
 
-Where one submission's time goes, with one job (``grade.breakdown``, means), goes into
+It checks full marks every time, and writes each notebook's figures, with the day and the number of students, into
+benchmarks/grading_time.json (the notebooks not measured keep theirs):
+
+- per submission: the grader's own measure, from starting (or forking) its worker to the last check (mean);
+- per class: the wall clock of the command (the grader's start included), and submissions per hour at that rate;
+- once started: submissions per hour from the moment each job has recorded its first submission to the last
+  record (the records' times), the rate a large class is graded at, once each job's first submission has paid
+  for starting its processes.
+
+Where one submission's time goes, with one job (``grade.breakdown``, means), fresh and warm, goes into
 benchmarks/grading_breakdown.json: starting an empty sandbox (bubblewrap and Python, measured alone), starting the
-worker (that, and its imports: Keras and the backend), starting the judge, the cells, and all the checks.
+worker (with its imports, or forked from its template), the judge (with its imports, or taking the job), the cells,
+and all the checks. The warm means leave out each thread's first submission, which starts them both.
 """
 
 import argparse
@@ -45,13 +56,23 @@ def run(course: Path, *args: str) -> None:
     subprocess.run([sys.executable, "-m", *args], cwd=course, env=env, check=True, capture_output=True)
 
 
-def grade(course: Path, path: Path, students: list[str], jobs: int) -> tuple[dict, dict]:
-    """(the class's figures, where one submission's time went: means of each part)."""
+RUNS = {  # how each figure's class is graded: python -m course_tools.autograde's options
+    "fresh_jobs_1": ("--jobs", "1", "--warm", "1"),
+    "jobs_1": ("--jobs", "1"),
+    "fresh_jobs_2": ("--jobs", "2", "--warm", "1"),
+    "jobs_2": ("--jobs", "2"),
+    "cluster_2": ("--jobs", "2", "--cluster", "local"),
+}
+
+
+def grade(course: Path, path: Path, students: list[str], options: tuple[str, ...]) -> tuple[dict, dict]:
+    """(the class's figures, where one submission's time went: means of each part, over the submissions that
+    started no judge, or over all where each did)."""
     start = time.perf_counter()
-    run(course, "course_tools.autograde", ".", path.stem, "--jobs", str(jobs), "--force")
+    run(course, "course_tools.autograde", ".", path.stem, "--force", *options)
     wall = time.perf_counter() - start
     full = sum(grading.points(nbformat.read(path, as_version=4)).values())
-    seconds, parts = [], []
+    seconds, parts, warm = [], [], []
     for student in students:
         marker = json.loads((course / "autograded" / student / path.stem / MARKER).read_text())
         got = sum(score or 0 for score in marker["scores"].values())
@@ -62,11 +83,17 @@ def grade(course: Path, path: Path, students: list[str], jobs: int) -> tuple[dic
         checks = sum(value for key, value in timings.items() if key.startswith("checks_s "))
         started = {key: timings[key] for key in ("worker_start_s", "judge_start_s", "cells_s")}
         parts.append(started | {"checks_s": checks})
+        warm.append(timings["judge_start_s"] < 1)  # it took its job: its imports were done before
+    recorded = sorted((course / "autograded" / student / path.stem / MARKER).stat().st_mtime for student in students)
+    jobs = int(options[options.index("--jobs") + 1])
     figures = {
         "per_submission_s": round(statistics.mean(seconds), 1),
         "class_s": round(wall, 1),
         "per_hour": round(len(students) * 3600 / wall),
+        "started_per_hour": round((len(students) - jobs) * 3600 / (recorded[-1] - recorded[jobs - 1])),
     }
+    if any(warm):
+        parts = [part for part, took in zip(parts, warm, strict=True) if took]
     return figures, {key: round(statistics.mean(part[key] for part in parts), 2) for key in parts[0]}
 
 
@@ -86,16 +113,13 @@ def sandbox_start(times: int = 3) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("prefixes", nargs="*", help="only the notebooks whose names start so")
-    parser.add_argument("--students", type=int, default=2, help="submissions per notebook (default: %(default)s)")
+    parser.add_argument("--students", type=int, default=6, help="submissions per notebook (default: %(default)s)")
     args = parser.parse_args(argv)
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
     notebooks = [p for p in notebooks if not args.prefixes or p.name.startswith(tuple(args.prefixes))]
     students = [f"student{i}" for i in range(1, args.students + 1)]
     results, breakdowns, empty = {}, {}, sandbox_start()
-    print(
-        "| notebook | per submission, 1 job | class, 1 job | per submission, 2 jobs | class, 2 jobs "
-        "| every cell: per submission, 2 jobs | every cell: class, 2 jobs |"
-    )
+    print("| notebook | per hour, 2 jobs: fresh | warm | LocalCluster of 2 | warm ÷ fresh | started | every cell |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp)
@@ -108,23 +132,33 @@ def main(argv=None) -> int:
                 folder = course / "submitted" / student / path.stem
                 folder.mkdir(parents=True)
                 nbformat.write(answered, folder / path.name)
-            (one, parts), (two, _) = (grade(course, path, students, jobs) for jobs in (1, 2))
-            results[path.stem] = {"jobs_1": one, "jobs_2": two}
-            breakdowns[path.stem] = {"sandbox_start_s": empty, **parts, "date": time.strftime("%Y-%m-%d")}
+            measured = {name: grade(course, path, students, options) for name, options in RUNS.items()}
+            results[path.stem] = {name: figures for name, (figures, _) in measured.items()}
+            breakdowns[path.stem] = {
+                "sandbox_start_s": empty,
+                "fresh": measured["fresh_jobs_1"][1],
+                "warm": measured["jobs_1"][1],
+                "date": time.strftime("%Y-%m-%d"),
+            }
             for cell in answered.cells:
                 tags = cell.get("metadata", {}).get("tags", [])
                 if grading.SKIP_TAG in tags:
                     tags.remove(grading.SKIP_TAG)
             for student in students:
                 nbformat.write(answered, course / "submitted" / student / path.stem / path.name)
-            results[path.stem]["jobs_2_every_cell"] = grade(course, path, students, 2)[0]
-            one, two, every = (results[path.stem][key] for key in ("jobs_1", "jobs_2", "jobs_2_every_cell"))
+            results[path.stem]["jobs_2_every_cell"] = grade(course, path, students, RUNS["jobs_2"])[0]
+            row = results[path.stem]
+            row["speed_up"] = round(row["jobs_2"]["per_hour"] / row["fresh_jobs_2"]["per_hour"], 1)
+            row["started_speed_up"] = round(
+                row["jobs_2"]["started_per_hour"] / row["fresh_jobs_2"]["started_per_hour"], 1
+            )
             print(
-                f"| `{path.stem}` | {one['per_submission_s']} s | {one['class_s']} s | {two['per_submission_s']} s "
-                f"| {two['class_s']} s | {every['per_submission_s']} s | {every['class_s']} s |",
+                f"| `{path.stem}` | {row['fresh_jobs_2']['per_hour']} | {row['jobs_2']['per_hour']} "
+                f"| {row['cluster_2']['per_hour']} | {row['speed_up']}× | {row['started_speed_up']}× "
+                f"| {row['jobs_2_every_cell']['per_hour']} |",
                 flush=True,
             )
-            results[path.stem] |= {"students": args.students, "date": time.strftime("%Y-%m-%d")}
+            row |= {"students": args.students, "date": time.strftime("%Y-%m-%d")}
     for name, found in (("grading_time", results), ("grading_breakdown", breakdowns)):
         out = ROOT / "benchmarks" / f"{name}.json"
         earlier = json.loads(out.read_text()) if out.exists() else {}  # the notebooks not measured now keep theirs

@@ -26,6 +26,12 @@ def jobs(text: str) -> int:
     return int(text)
 
 
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of submissions, 1 or more, not {text!r}")
+    return int(text)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_tools.autograde", description=__doc__.split("\n\n")[0])
     parser.add_argument("course", type=Path, help="the nbgrader course folder (make release makes it)")
@@ -53,6 +59,14 @@ def main(argv=None) -> int:
         help="seconds for all the calls of all the checks of one submission (default: %(default)s)",
     )
     parser.add_argument(
+        "--warm",
+        type=positive,
+        default=submission.Settings.warm,
+        metavar="N",
+        help="submissions each warm judge and worker template serve before fresh ones replace them; 1: fresh ones "
+        "for each submission (default: %(default)s)",
+    )
+    parser.add_argument(
         "--no-sandbox", action="store_true", help="run students' code without bubblewrap: only for code you trust"
     )
     parser.add_argument(
@@ -76,7 +90,11 @@ def main(argv=None) -> int:
         )
         return 2
     settings = submission.Settings(
-        timeout=args.timeout, call_timeout=args.call_timeout, budget=args.budget, sandboxed=not args.no_sandbox
+        timeout=args.timeout,
+        call_timeout=args.call_timeout,
+        budget=args.budget,
+        warm=args.warm,
+        sandboxed=not args.no_sandbox,
     )
     course = grade.Course(args.course.resolve(), args.assignment)
     try:

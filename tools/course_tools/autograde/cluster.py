@@ -21,10 +21,12 @@ from concurrent.futures import Executor
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from course_tools.autograde import sandbox
+from course_tools.autograde.warm import JUDGES, TEMPLATES
 
 
 class SandboxCheck(WorkerPlugin):
-    """Refuses a worker that cannot grade: no pidfd or prlimit, or (sandboxed) no bubblewrap sandbox."""
+    """Refuses a worker that cannot grade: no pidfd or prlimit, or (sandboxed) no bubblewrap sandbox. A worker
+    that closes stops the judges and worker templates it kept warm."""
 
     name = "course-tools-sandbox-check"
 
@@ -35,6 +37,10 @@ class SandboxCheck(WorkerPlugin):
         missing = sandbox.requirements() or (sandbox.available() if self.sandboxed else None)
         if missing:
             raise RuntimeError(f"worker {worker.address} cannot grade: {missing}")
+
+    def teardown(self, worker) -> None:
+        JUDGES.stop_all()
+        TEMPLATES.stop_all()
 
 
 @contextlib.contextmanager

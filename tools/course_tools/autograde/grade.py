@@ -3,12 +3,13 @@
 For each submission (one unit in, one ``Result`` out, so that a cluster could run the same unit later), ``jobs``
 at a time:
 
-1. this process starts its worker (``course_tools.autograde.worker``), which runs the student's code, and its judge
-   (``course_tools.autograde.judge``), which runs the instructor's checks, hidden tests included, on what the worker
-   answers; each in a sandbox of its own and within its own limits, the judge's wall clock covering them both. The
-   judge reads nothing of the course folder, writes nothing outside its scratch folder, and, run as root, runs as
-   a user id of its own, as each worker does. Whatever goes wrong (a judge that ran out of memory or time, an
-   answer it could not read) is that submission's status, and the class goes on;
+1. its worker (``course_tools.autograde.worker``), which runs the student's code, is forked by the grading
+   thread's workers' template, and its judge (``course_tools.autograde.judge``), which runs the instructor's checks,
+   hidden tests included, on what the worker answers, is the thread's judge; both kept warm from one submission to
+   the next (``course_tools.autograde.warm``), each in a sandbox of its own and within its own limits, the judge's
+   wall clock covering them both. The judge reads nothing of the course folder, writes nothing outside its scratch
+   folder, and, run as root, runs as a user id of its own, as each template does. Whatever goes wrong (a judge that
+   ran out of memory or time, an answer it could not read) is that submission's status, and the class goes on;
 2. this process alone writes the scores into the gradebook, and an ``autograded`` notebook for
    ``nbgrader generate_feedback``, with the student's outputs cut to plain text. It does not start Keras:
    a class with nothing left to grade was answered in 2.4 s instead of 16 s.
@@ -16,16 +17,14 @@ at a time:
 A submission graded before and unchanged since is not run again (``force`` regrades it).
 """
 
-import dataclasses
+import contextlib
 import hashlib
 import html
 import json
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
-import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -38,7 +37,7 @@ from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 
 from course_tools import grading
-from course_tools.autograde import sandbox
+from course_tools.autograde.sandbox import RUNNING
 from course_tools.autograde.submission import (
     OUTPUT_LIMIT,
     PARTS,
@@ -50,6 +49,7 @@ from course_tools.autograde.submission import (
     mistake,
     read_submission,
 )
+from course_tools.autograde.warm import JUDGES, TEMPLATES, Judge, JudgeFailed, WorkerTemplate
 from helpers.workspace import HIDDEN_TESTS
 
 MARKER = ".autograde.json"  # beside the autograded notebook: what was graded, so that a rerun can skip it
@@ -292,6 +292,9 @@ def grade_class(
                 future.cancel()
             RUNNING.stop_all()
             raise
+        finally:  # what this process's threads kept warm (a cluster's workers stop their own: cluster.py)
+            JUDGES.stop_all()
+            TEMPLATES.stop_all()
     return results
 
 
@@ -320,39 +323,12 @@ def grade_unit(student: str, notebook: bytes, source, settings: Settings) -> tup
         return result, log.read_bytes() if log.exists() else b""
 
 
-class Running:
-    """The judges and workers running now, so that an interrupted class stops them all."""
-
-    def __init__(self):
-        self.processes, self.lock, self.stopping = set(), threading.Lock(), False
-
-    def add(self, process: subprocess.Popen) -> None:
-        with self.lock:
-            self.processes.add(process)
-            if self.stopping:
-                sandbox.stop(process)
-
-    def stop(self, process: subprocess.Popen) -> None:
-        sandbox.stop(process)
-        with self.lock:
-            self.processes.discard(process)
-
-    def stop_all(self) -> None:
-        with self.lock:
-            self.stopping = True
-            for process in self.processes:
-                sandbox.stop(process)
-
-
-RUNNING = Running()
-
-
 def judge_submission(student: str, submission: Path, source, settings: Settings, scratch: Path, log: Path) -> Result:
     """Judge one submission, whatever it holds: its worker, then its judge, each in a sandbox of its own (the worker
     started again once for the steps left, if it stopped while answering). Anything that goes wrong is this
     submission's status, never the class's."""
     started = time.monotonic()
-    result = _judge_submission(student, submission, source, settings, scratch, log, started + _limit(settings))
+    result = _judge_submission(student, submission, source, settings, scratch, log, started + settings.wall_clock)
     result.seconds = time.monotonic() - started
     return result
 
@@ -371,8 +347,7 @@ def _judge_submission(student: str, submission: Path, source, settings: Settings
     try:
         while steps:
             job = {"source": source, "cells": cells, "steps": steps, "timeout": settings.timeout, "spent": spent,
-                   "call_timeout": settings.call_timeout, "budget": settings.budget, "restart": restarts > 0,
-                   "scratch": str(scratch / "judge")}
+                   "call_timeout": settings.call_timeout, "budget": settings.budget, "restart": restarts > 0}
             outcome = _judged(job, settings, scratch, log, deadline)
             if isinstance(outcome, JudgeFailed):
                 if not decided:
@@ -413,57 +388,39 @@ def combined(exercise, decided: dict, stopped: str | None) -> tuple:
     return hidden[0], visible[1] + hidden[1], hidden[2]
 
 
-class JudgeFailed(str):
-    """Why a judge gave no decisions, in one line; ``ours``: a failure of the grader's side (a judge that could not
-    start, say), not the submission's, so that the next run grades the submission again."""
-
-    ours = False
-
-
 def _judged(job: dict, settings: Settings, scratch: Path, log: Path, deadline: float) -> dict | JudgeFailed:
-    """The judge's decisions on ``job``, with a fresh worker; or why there are none."""
+    """The decisions of this thread's judge on ``job``, with a worker forked by this thread's template (both kept
+    warm: ``course_tools.autograde.warm``); or why there are none. Where a judge or a template warm from earlier
+    submissions failed, fresh ones grade the submission again."""
+    judge, template = JUDGES.for_job(settings), TEMPLATES.for_job(settings)
+    outcome = _judged_by(judge, template, job, scratch, log, deadline)
+    if isinstance(outcome, JudgeFailed) and not outcome.timed_out and (judge.served > 1 or template.served > 1):
+        judge, template = JUDGES.for_job(settings, fresh=True), TEMPLATES.for_job(settings, fresh=True)
+        outcome = _judged_by(judge, template, job, scratch, log, deadline)
+    return outcome
+
+
+def _judged_by(
+    judge: Judge, template: WorkerTemplate, job: dict, scratch: Path, log: Path, deadline: float
+) -> dict | JudgeFailed:
     launched = time.monotonic()
-    worker, answers = sandbox.start_worker(scratch / "work", settings.limits, settings.sandboxed)
-    RUNNING.add(worker)
-    own_log = scratch / "judge.log"  # appended to ``log`` afterwards: a judge's file-size limit is not the log's
-    requests, process = worker.stdin.fileno(), os.pidfd_open(worker.pid)
-    try:
-        fds = (requests, answers, process)
-        limits = dataclasses.replace(settings.limits, cpu=int(settings.judging))
-        judge = sandbox.start(["course_tools.autograde.judge", *map(str, fds)], scratch / "judge", limits,
-                              settings.sandboxed, own_log, pass_fds=fds, tools=sandbox.JUDGE_MODULES,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        RUNNING.add(judge)
-    except BaseException:
-        RUNNING.stop(worker)
-        raise
-    finally:  # the judge's now: the worker sees its requests end when the judge is done
-        for fd in (answers, process):
-            os.close(fd)
-        worker.stdin.close()
-    try:
-        try:
-            out, _ = judge.communicate(json.dumps(job).encode(), timeout=max(deadline - time.monotonic(), 1))
-        except subprocess.TimeoutExpired:
-            return JudgeFailed(f"it took longer than the {_limit(settings):.0f} s a submission may take")
-        finally:
-            RUNNING.stop(judge)
-    finally:
-        RUNNING.stop(worker)
-        _append(own_log, log, scratch.name)
-    code = judge.returncode  # killed by a signal: bubblewrap exits with 128 + its number
-    if code < 0 or code > 128:
-        stopped = signal.Signals(-code if code < 0 else code - 128)
-        why = {signal.SIGXCPU: f"used more than {settings.judging:.0f} s of CPU time",
-               signal.SIGKILL: "was killed, as by the kernel when memory runs out"}.get(stopped, f"got {stopped.name}")
-        return JudgeFailed(f"its judging process {why}")
-    if code:
-        failed = JudgeFailed(f"its judging process failed (exit status {code}; see {log.name})")
+    scratch.mkdir(parents=True, exist_ok=True)
+    worker = template.fork(scratch / "worker.log")
+    if worker is None:
+        failed = JudgeFailed("its worker could not be started")
         failed.ours = True
         return failed
-    decided = json.loads(out)
-    decided["launched"] = launched  # its worker's start, and its judge's a moment later
-    return decided
+    try:  # the judge's now: the worker sees its requests end when the judge is done
+        outcome = judge.judge(job, worker, deadline)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(worker[2], signal.SIGKILL)  # its template kills what it started
+        for fd in worker:
+            os.close(fd)
+        _append(judge.printed(), log, scratch.name)
+    if not isinstance(outcome, JudgeFailed):
+        outcome["launched"] = launched  # its worker's start
+    return outcome
 
 
 def breakdown(outcome: dict) -> dict:
@@ -484,22 +441,11 @@ def breakdown(outcome: dict) -> dict:
     return {key: round(value, 2) for key, value in found.items() if value is not None}
 
 
-def _limit(settings: Settings) -> float:
-    """Seconds one submission may take, its worker and its judge together (a restart adds the cells' time)."""
-    return settings.timeout + settings.budget + settings.judging
-
-
-def _append(own_log: Path, log: Path, student: str, limit: int = 2**20) -> None:
-    """What a judge printed, appended to the class's judges log under the student's name (its first MiB)."""
-    try:
-        with open(own_log, "rb") as handle:
-            text = handle.read(limit)
-        own_log.unlink()
-    except OSError:
-        return
-    if text:
+def _append(printed: bytes, log: Path, student: str) -> None:
+    """What a judge printed, appended to the class's judges log under the student's name."""
+    if printed:
         with open(log, "ab") as handle:
-            handle.write(f"== {student}\n".encode() + text + b"\n")
+            handle.write(f"== {student}\n".encode() + printed + b"\n")
 
 
 def not_gradable(source, student: str, why: str, again: bool = False) -> Result:

@@ -1,14 +1,14 @@
-"""One submission judged, in a process of its own that no student code runs in:
+"""Submissions judged, one after another, in a process of its own that no student code runs in:
 
-    python -m course_tools.autograde.judge REQUESTS ANSWERS PROCESS
+    python -m course_tools.autograde.judge CHANNEL
 
-The grader's class process (``course_tools.autograde.grade``) starts the submission's worker, then this process in
-a sandbox of its own, and hands it the worker's two pipes and its process descriptor (file descriptor numbers).
-The job comes as JSON on stdin: the instructor's source notebook, the submission's cells, the steps to judge, the
-time limits. This process sends the worker the cells, then runs each step: the visible checks of every exercise
-first, then their hidden tests, with the student's functions answered by the worker as data
-(``remote.StudentFunction``). What it decided goes back as JSON on stdout; anything else it prints goes to stderr,
-the judges' log. It reads nothing of the course folder and writes nothing outside its scratch folder.
+The grader (``course_tools.autograde.judges``) starts this process in a sandbox of its own and keeps it warm: on the
+Unix socket CHANNEL (a file descriptor number) come jobs, each with its submission's worker's two pipes and process
+descriptor. A job is JSON: the instructor's source notebook, the submission's cells, the steps to judge, the time
+limits. This process sends the worker the cells, then runs each step: the visible checks of every exercise first,
+then their hidden tests, with the student's functions answered by the worker as data (``remote.StudentFunction``).
+What it decided goes back on the socket; anything else it prints goes to stderr, the judges' log. It reads nothing
+of the course folder and writes nothing outside its scratch folder, and it ends when the socket does.
 
 The visible checks come first, and a hidden test's message is never shown, so that a worker which records what
 the hidden tests asked cannot show it in any message: the student learns only which exercise failed them.
@@ -17,17 +17,22 @@ the hidden tests asked cannot show it in any message: the student learns only wh
 import ast
 import contextlib
 import io
-import json
+import math
 import os
 import resource
+import shutil
+import socket
 import sys
 import time
 from pathlib import Path
 
+import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
+
+import keras
 import nbformat
 
 from course_tools import grading
-from course_tools.autograde import remote, sandbox
+from course_tools.autograde import channel, remote, sandbox
 from course_tools.autograde.submission import OUTPUT_LIMIT, cells_to_run, mistake
 from helpers.checks import core
 from helpers.workspace import HIDDEN_TESTS
@@ -44,22 +49,35 @@ STUDENTS_CRASH = (
 )
 
 
+JOB_LIMIT = 256 * 2**20  # bytes of one job: the source notebook and a submission's cells, each within its limit
+
+
 def main() -> None:
-    ready = time.monotonic()  # its imports done (Keras's among them)
-    decisions = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # whatever else this process prints (Keras's warnings, say) goes to the judges' log
-    job = json.load(sys.stdin)
-    requests, answers, process = (int(arg) for arg in sys.argv[1:4])
-    worker = remote.Worker.attached(requests, answers, process, budget=job["budget"], spent=job["spent"])
-    reference = Reference(nbformat.from_dict(job["source"]), Path(job["scratch"]), job)
-    try:
-        decided = judge(worker, job, reference)
-    finally:
-        worker.stop()
-        reference.stop()
-    decided["timings"]["judge_ready"] = ready
-    json.dump({**decided, "memory": peak_memory()}, decisions)
-    decisions.flush()
+    jobs = socket.socket(fileno=int(sys.argv[1]))
+    os.dup2(2, 1)  # whatever this process prints (Keras's warnings, say) goes to the judges' log
+    while True:
+        try:
+            job, fds = channel.receive(jobs, JOB_LIMIT, fds=3)
+        except EOFError:
+            break
+        ready = time.monotonic()  # its imports done (Keras's among them) and the job here
+        # Each submission's judging has its own CPU time (the grader's clock bounds its wall-clock time).
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        soft = math.ceil(used.ru_utime + used.ru_stime + job["judging"])
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+        worker = remote.Worker.attached(*fds, budget=job["budget"], spent=job["spent"])
+        reference = Reference(nbformat.from_dict(job["source"]), Path(job["scratch"]), job)
+        try:
+            decided = judge(worker, job, reference)
+        finally:
+            reference.stop()
+        decided["timings"]["judge_ready"] = ready
+        channel.send(jobs, {**decided, "memory": peak_memory()})
+        if not worker.release():  # a pipe that a thread may still wait on: a fresh judge takes the next job
+            break
+        shutil.rmtree(job["scratch"], ignore_errors=True)
+        keras.utils.clear_session(free_memory=True)  # nothing of one submission's models in the next one's
     os._exit(0)  # at once: a thread may still wait on a worker that stopped answering, and its pipe with it
 
 

@@ -28,8 +28,9 @@ class WorkerGone(Exception):
 class Worker:
     """One submission's worker: a sandboxed process holding the submission's namespace, and the two pipes to it.
 
-    The grader's class process starts it (``launch``) and hands its pipes to a judge (``attached``), which sends
-    it the cells and the checks' calls; a test starts one of its own (``start``).
+    The grader has a worker forked from its template (``warm.WorkerTemplate``) and hands its pipes to a judge
+    (``attached``), which sends it the cells and the checks' calls; the judge's reference and a test start one of
+    their own (``start``).
 
     Args:
         scratch: its only writable folder; its stdout and stderr go to ``scratch/../worker.log``.
@@ -135,6 +136,20 @@ class Worker:
                     stream.close()
                 except OSError:
                     pass
+
+    def release(self, timeout: float = 30) -> bool:
+        """An attached worker's pipes and process descriptor closed, once the grader has stopped its process (as it
+        does when the judge has answered): True; False if it still runs after ``timeout`` seconds."""
+        if not select.select([self.pidfd], [], [], timeout)[0]:
+            return False
+        for stream in (self.requests, self.answers):
+            try:
+                stream.close()
+            except OSError:  # a request that found the pipe broken
+                pass
+        os.close(self.pidfd)
+        self.pidfd = None
+        return True
 
     @property
     def alive(self) -> bool:

@@ -1,9 +1,9 @@
 """The sandboxes a submission's worker and its judge run in: bubblewrap (``bwrap``) and resource limits.
 
 Inside, the worker sees the system's programs and libraries, the Python environment, the student library
-``helpers`` (its sources) and the worker's own two modules (``worker``, ``wire``) read-only, the course's shipped
-``data/``, and an empty scratch folder of its own (a tmpfs, like its /tmp: ``Limits.disk`` each); nothing else of
-the machine: no course folder, gradebook, submissions, solution notebooks, or the rest of ``course_tools``
+``helpers`` (its sources) and the worker's own modules (``worker``, ``wire``, ``channel``) read-only, the course's
+shipped ``data/``, and an empty scratch folder of its own (a tmpfs, like its /tmp: ``Limits.disk`` each); nothing
+else of the machine: no course folder, gradebook, submissions, solution notebooks, or the rest of ``course_tools``
 (installed editable, as ``make instructor`` does, it lives in the clone, not in the environment). It has no network
 and its own process, IPC and host-name namespaces, so that every process it starts dies with it. Run as root, it
 also drops to a user id of its own (``SANDBOX_UIDS``, one per sandbox started) with no capabilities, so that its
@@ -12,7 +12,7 @@ and it shares no per-user kernel state (keyrings, say) with another sandbox; run
 limit, which would count that user's own processes too.
 
 The judge's sandbox is the same, but for what it reads of ``course_tools``: all of its sources (``JUDGE_MODULES``),
-the checks' hidden tests coming to it on stdin, never from the course folder.
+the checks' hidden tests coming to it with each job, never from the course folder.
 """
 
 import functools
@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,9 @@ def available() -> str | None:
 
 TOOLS = Path(course_tools.__file__).resolve().parent
 # What the worker runs of the instructor's package: itself and the wire, nothing that holds or reads an answer.
-WORKER_MODULES = [TOOLS / "__init__.py"] + [TOOLS / "autograde" / f"{n}.py" for n in ("__init__", "worker", "wire")]
+WORKER_MODULES = [TOOLS / "__init__.py"] + [
+    TOOLS / "autograde" / f"{name}.py" for name in ("__init__", "worker", "wire", "channel")
+]
 JUDGE_MODULES = course_tools.source_files(TOOLS)  # the judge: the package's sources (no course folder, no notebook)
 
 
@@ -230,6 +233,33 @@ def stop(process: subprocess.Popen) -> None:
         pass
     process.kill()
     process.wait()
+
+
+class Running:
+    """The workers and judges this process runs now, so that an interrupted class stops them all."""
+
+    def __init__(self):
+        self.processes, self.lock, self.stopping = set(), threading.Lock(), False
+
+    def add(self, process: subprocess.Popen) -> None:
+        with self.lock:
+            self.processes.add(process)
+            if self.stopping:
+                stop(process)
+
+    def stop(self, process: subprocess.Popen) -> None:
+        stop(process)
+        with self.lock:
+            self.processes.discard(process)
+
+    def stop_all(self) -> None:
+        with self.lock:
+            self.stopping = True
+            for process in self.processes:
+                stop(process)
+
+
+RUNNING = Running()
 
 
 def _parents(path: Path) -> list[str]:

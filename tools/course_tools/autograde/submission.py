@@ -28,8 +28,14 @@ class Settings:
     budget: float = 600  # seconds for all the calls of all the checks of one submission (an honest one: under 60)
     judging: float = 300  # seconds of the judge's own work on one submission, as CPU time and beyond the above
     restarts: int = 1  # workers started again after one stopped, for the exercises still to grade
+    warm: int = 100  # submissions a warm judge, and a worker template, serve before fresh ones replace them (warm.py)
     sandboxed: bool = True
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+
+    @property
+    def wall_clock(self) -> float:
+        """Seconds one submission may take, its worker and its judge together (a restart adds the cells' time)."""
+        return self.timeout + self.budget + self.judging
 
 
 @dataclass
@@ -94,3 +100,4 @@ def cells_to_run(submitted: nbformat.NotebookNode, source: nbformat.NotebookNode
             continue
         cells.append({"index": index, "source": original.source if original is not None else str(cell.source)})
     return cells
+

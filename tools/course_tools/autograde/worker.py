@@ -1,16 +1,30 @@
 """The untrusted half of grading: runs one submission's cells, then answers the checks' calls with plain data.
 
-It runs in the sandbox (``course_tools.autograde.sandbox``), started by the grader as ``python -m
-course_tools.autograde.worker``, and decides nothing: whatever the student's code does to this process, the grader
-judges what comes back. Requests arrive on stdin and answers leave on the file descriptor its argument names,
-in the messages of ``course_tools.autograde.wire``; the student's own output goes to stdout and stderr, which the
-grader caps.
+It runs in the sandbox (``course_tools.autograde.sandbox``) and decides nothing: whatever the student's code does
+to this process, the grader judges what comes back. Requests arrive on stdin and answers leave on the file
+descriptor its argument names, in the messages of ``course_tools.autograde.wire``; the student's own output goes to
+stdout and stderr, which the grader caps.
+
+A worker imports Keras and its backend before anything else, which takes about 4 s on 2 cores, so the grader starts
+its workers ahead, from a template (``python -m course_tools.autograde.worker template sandboxed CHANNEL``): a
+process in the sandbox that has done those imports and, for each request on the Unix socket CHANNEL, forks one
+worker (its pipes and its log come with the request) and answers with the worker's process descriptor. It serves
+one worker at a time: when that worker has ended, it kills every process left in its sandbox, removes its System V
+IPC objects and empties its writable folders before it forks the next, so that a submission's worker finds nothing
+of the one before. Run without the sandbox, it kills the worker's session alone, and empties its scratch folder.
 """
 
+import contextlib
+import ctypes
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import sys
 import time
 import traceback
+from pathlib import Path
 
 import helpers.startup  # noqa: F401  (first: Keras starts without TensorFlow's start-up lines)
 
@@ -19,7 +33,7 @@ import matplotlib.pyplot as plt
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from course_tools.autograde import wire
+from course_tools.autograde import channel, wire
 from helpers.checks import core
 
 KINDS = {
@@ -126,13 +140,10 @@ def _made_serialisable(model: keras.Model) -> None:
                 setattr(layer, attribute, keras.initializers.deserialize(value.config))
 
 
-def main() -> int:
-    ready = time.monotonic()  # its imports done: what starting a worker costs, for benchmarks/grading_time.py
+def work(ready: float) -> int:
+    """Be a submission's worker: the cells on stdin first, then the checks' calls, until stdin ends."""
     requests, answers = sys.stdin.buffer, os.fdopen(int(sys.argv[1]), "wb")
     plan, _ = wire.receive(requests)
-    # Figures are drawn off screen. Chosen before the shell exists, as matplotlib < 3.9 asks an IPython shell for
-    # IPython < 9's backend2gui when it picks a backend.
-    plt.switch_backend("agg")
     shell = InteractiveShell.instance()
     wire.send(answers, {"ran": run_cells(shell, plan["cells"], int(plan["output_limit"])), "ready": ready})
     while True:
@@ -145,6 +156,93 @@ def main() -> int:
         except Exception:  # noqa: BLE001 -- a request this worker cannot read: say so, and go on
             header, blobs = {"refused": traceback.format_exc(limit=2)[-2000:]}, {}
         wire.send(answers, header, blobs)
+
+
+PR_SET_DUMPABLE = 4  # prctl(2)
+
+
+def serve(socket_fd: int, sandboxed: bool) -> int:
+    """Be a template: fork one worker per request on the socket, one at a time, until the socket ends."""
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no worker of the same user id may trace or read it
+    requests_from = socket.socket(fileno=socket_fd)
+    while True:
+        try:
+            _, fds = channel.receive(requests_from, 2**10, fds=3)
+        except EOFError:
+            return 0
+        requests, answers, log = fds
+        pid = os.fork()
+        if pid == 0:  # the worker: never back into this loop
+            code = 1
+            try:
+                requests_from.close()
+                ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+                os.setsid()
+                for fd, target in ((requests, 0), (log, 1), (log, 2)):
+                    os.dup2(fd, target)
+                os.close(requests)
+                os.close(log)
+                sys.argv[1:] = [str(answers)]  # as a worker started on its own: its answers' descriptor
+                code = work(time.monotonic())
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        worker = os.pidfd_open(pid)
+        try:
+            channel.send(requests_from, {"pid": pid}, (worker,))
+        finally:
+            os.close(worker)
+        os.waitpid(pid, 0)
+        clean_up(pid, sandboxed)
+
+
+def clean_up(pid: int, sandboxed: bool) -> None:
+    """Nothing left of a worker that has ended: no process (in the sandbox, every one but this template and the
+    sandbox's init), no System V IPC object, no file in its writable folders."""
+    if sandboxed:
+        for _ in range(100):  # again, while a process it left forks
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(-1, signal.SIGKILL)
+            while _reaped():
+                pass
+            if not [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]:
+                break
+            time.sleep(0.01)
+        subprocess.run(["ipcrm", "--all"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # its System V IPC
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    scratch = Path.cwd()  # in the sandbox, its own tmpfs, mounted within the sandbox's /tmp
+    for folder in [scratch] + ([Path("/tmp"), Path("/dev/shm")] if sandboxed else []):
+        for root, folders, _ in os.walk(folder):  # top down: each folder made enterable before it is entered
+            for name in folders:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(root, name), 0o700)
+        for entry in os.scandir(folder):
+            if scratch.is_relative_to(entry.path):  # the folders the scratch folder is mounted in
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+
+
+def _reaped() -> bool:
+    try:
+        return os.waitpid(-1, os.WNOHANG)[0] != 0
+    except ChildProcessError:
+        return False
+
+
+def main() -> int:
+    # Figures are drawn off screen. Chosen before the shell exists, as matplotlib < 3.9 asks an IPython shell for
+    # IPython < 9's backend2gui when it picks a backend.
+    plt.switch_backend("agg")
+    if sys.argv[1] == "template":  # template sandboxed|plain CHANNEL
+        return serve(int(sys.argv[3]), sandboxed=sys.argv[2] == "sandboxed")
+    return work(time.monotonic())  # its imports done: what starting a worker costs, for benchmarks/grading_time.py
 
 
 if __name__ == "__main__":
