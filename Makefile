@@ -52,11 +52,12 @@ install = $(UV_INSTALL) $(1) $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) && \
 
 # Debian and Ubuntu ship venv's ensurepip in a package of its own (python3.X-venv): without it `python3 -m venv` stops
 # half-way, with a message that names no make target.
+VENV_CHECK = $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(PYTHON) -c 'import sys; sys.exit(f"make: " \
+	f"{sys.executable} cannot make a virtual environment: it lacks ensurepip, which Debian and Ubuntu install " \
+	f"with sudo apt-get install -y python3.{sys.version_info[1]}-venv (then run make again)")'
 $(READY): requirements.txt pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
-	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(PYTHON) -c 'import sys; sys.exit(f"make: {sys.executable} " \
-		"cannot make a virtual environment: it lacks ensurepip, which Debian and Ubuntu install with " \
-		f"sudo apt-get install -y python3.{sys.version_info[1]}-venv (then run make again)")'
+	@$(VENV_CHECK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(UV_PACKAGE)"
 	$(call install,-r requirements.txt -e .)
@@ -82,9 +83,20 @@ $(SITE_TOOLS): $(READY) requirements-site.txt
 	touch $(SITE_TOOLS)
 
 # The website, from the stored outputs (nothing is executed): open _build/html/index.html, or serve it with
-# python -m http.server -d _build/html. A warning (a broken cross-reference, say) fails the build.
-site: $(INSTRUCTOR) $(SITE_TOOLS)
-	$(BIN)/sphinx-build -q -W --keep-going -b html docs _build/html
+# python -m http.server -d _build/html. A warning (a broken cross-reference, say) fails the build. It is built in an
+# environment of its own, with requirements-site.txt alone: docs/conf.py reads helpers and course_tools from the
+# clone, and nothing of the website imports Keras, a backend or nbgrader (tests/test_site.py builds it so).
+SITE_VENV := .venv-site
+$(SITE_VENV)/.installed: requirements-site.txt $(CONSTRAINTS)
+	@$(VENV_CHECK)
+	$(PYTHON) -m venv $(SITE_VENV)
+	$(SITE_VENV)/bin/python -m pip install --quiet "$(UV_PACKAGE)"
+	$(SITE_VENV)/bin/uv pip install --quiet --python $(SITE_VENV)/bin/python --compile-bytecode \
+		-r requirements-site.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	touch $@
+
+site: $(SITE_VENV)/.installed
+	$(SITE_VENV)/bin/sphinx-build -q -W --keep-going -b html docs _build/html
 
 # Copies the exercises you do not have yet into work/ (git-ignored), then opens JupyterLab there.
 # ARGS go to JupyterLab as they are, e.g. make course ARGS="--port=8890 --no-browser".
