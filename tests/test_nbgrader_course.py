@@ -25,6 +25,7 @@ not nbgrader's. The run must still exit 0, and print nothing a student wrote raw
 ``generate_feedback`` and ``export`` run on the result, as after ``nbgrader autograde``.
 """
 
+import contextlib
 import csv
 import hashlib
 import html
@@ -40,6 +41,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 
 from course_tools import colab, exercises, grading, nbgrader_course
@@ -652,15 +654,23 @@ def test_a_judge_out_of_cpu_or_time_costs_its_own_submission_only(graded, tmp_pa
     limit = settings.timeout + settings.budget + settings.judging
     assert out_of_time.status == f"not gradable: it took longer than the {limit:.0f} s a submission may take"
     assert set(out_of_cpu.scores.values()) == set(out_of_time.scores.values()) == {0}
+    kept = grading_processes()  # this process's own: another test's class may be grading beside it
+    assert kept, "the template this thread keeps warm"
     warm.JUDGES.stop_all()  # what this thread kept warm, as grade_class stops it at the end of a class
     warm.TEMPLATES.stop_all()
     assert sleepers() == []
-    for _ in range(20):  # a killed sandbox's judge dies with it, a moment later (bwrap's parent-death signal)
-        if subprocess.run(["pgrep", "-f", "autograde.judge"], capture_output=True).returncode != 0:
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("a judge outlived its submission's grading")
+    # A killed sandbox's judge or template dies with it, a moment later (bwrap's parent-death signal)
+    assert psutil.wait_procs(kept, timeout=10)[1] == [], "a judge or template outlived its grading"
+
+
+def grading_processes() -> list[psutil.Process]:
+    """This process's judges and worker templates, their sandboxes' processes included."""
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if any("course_tools.autograde" in part for part in process.cmdline()):
+                found.append(process)
+    return found
 
 
 def test_an_unchanged_submission_is_not_graded_again(graded, tmp_path):
