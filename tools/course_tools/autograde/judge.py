@@ -2,7 +2,7 @@
 
     python -m course_tools.autograde.judge CHANNEL
 
-The grader (``course_tools.autograde.judges``) starts this process in a sandbox of its own and keeps it warm: on the
+The grader (``course_tools.autograde.warm``) starts this process in a sandbox of its own and keeps it warm: on the
 Unix socket CHANNEL (a file descriptor number) come jobs, each with its submission's worker's two pipes and process
 descriptor. A job is JSON: the instructor's source notebook, the submission's cells, the steps to judge, the time
 limits. This process sends the worker the cells, then runs each step: the visible checks of every exercise first,

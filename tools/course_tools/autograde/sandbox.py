@@ -49,7 +49,6 @@ class Limits:
     file_size: int = 64 * 2**20  # bytes in any one file it writes, its captured output included
     open_files: int = 1024
     disk: int = 512 * 2**20  # bytes in each of its writable folders (its scratch folder, /tmp, /dev/shm): memory
-    cpu: int | None = None  # seconds of CPU time, its threads' together (the judge's: the worker has a clock)
 
 
 @functools.cache
@@ -157,8 +156,6 @@ def command(argv: list[str], scratch: Path, limits: Limits, env: dict[str, str],
 def limited(limits: Limits) -> list[str]:
     """The ``prlimit`` command that runs a program within ``limits`` (all but the process limit)."""
     prlimit = ["prlimit", f"--as={limits.memory}", f"--fsize={limits.file_size}", f"--nofile={limits.open_files}"]
-    if limits.cpu is not None:
-        prlimit.append(f"--cpu={limits.cpu}:{limits.cpu + 10}")  # SIGXCPU, then (ignored, say) SIGKILL
     return [*prlimit, "--core=0"]
 
 

@@ -18,7 +18,6 @@ them costs a later one its grade.
 """
 
 import contextlib
-import dataclasses
 import os
 import shutil
 import signal
@@ -46,14 +45,14 @@ class JudgeFailed(str):
 class WarmProcess:
     """A process kept warm, in its sandbox, and the Unix socket to it; ``served``: the submissions it was given."""
 
-    def __init__(self, settings: Settings, argv: list[str], limits: sandbox.Limits, tools: list[Path]):
+    def __init__(self, settings: Settings, argv: list[str], tools: list[Path]):
         self.settings, self.served = settings, 0
         self.folder = Path(tempfile.mkdtemp(prefix="autograde-warm-"))
         self.log = self.folder / "process.log"
         self.socket, theirs = socket.socketpair()
         try:
             self.process = sandbox.start(
-                [*argv, str(theirs.fileno())], self.folder / "scratch", limits, settings.sandboxed, self.log,
+                [*argv, str(theirs.fileno())], self.folder / "scratch", settings.limits, settings.sandboxed, self.log,
                 pass_fds=(theirs.fileno(),), tools=tools, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         except BaseException:
@@ -81,8 +80,7 @@ class Judge(WarmProcess):
     """A judge (``course_tools.autograde.judge``), which limits each submission's CPU time itself."""
 
     def __init__(self, settings: Settings):
-        limits = dataclasses.replace(settings.limits, cpu=None)
-        super().__init__(settings, ["course_tools.autograde.judge"], limits, sandbox.JUDGE_MODULES)
+        super().__init__(settings, ["course_tools.autograde.judge"], sandbox.JUDGE_MODULES)
 
     def judge(self, job: dict, fds: tuple[int, ...], deadline: float) -> dict | JudgeFailed:
         """The judge's decisions on ``job``, whose worker ``fds`` are (its requests, its answers, its process
@@ -139,7 +137,7 @@ class WorkerTemplate(WarmProcess):
 
     def __init__(self, settings: Settings):
         argv = ["course_tools.autograde.worker", "template", "sandboxed" if settings.sandboxed else "plain"]
-        super().__init__(settings, argv, settings.limits, sandbox.WORKER_MODULES)
+        super().__init__(settings, argv, sandbox.WORKER_MODULES)
 
     def fork(self, log: Path) -> tuple[int, int, int] | None:
         """A worker, waiting for its cells: (the write end of its requests' pipe, the read end of its answers', its
